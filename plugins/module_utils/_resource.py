@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, rtcstack.livekit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Compare-then-act for objects that live inside a LiveKit server.
+
+Private to this collection: the interface may change without notice.
+
+A module describes one kind of object with a subclass of ``_Reconciler``: how to fetch objects by
+name, how to read the comparable fields, and the create / update / delete calls. The base class
+does the rest once for every API: matching by name, the comparison, check mode, diff, masking of
+secrets, and warnings for fields the server cannot change.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.rtcstack.livekit.plugins.module_utils._api import (
+    CONNECTION_ARGSPEC,
+    LiveKitClient,
+    LiveKitError,
+)
+
+MASK = "********"
+
+
+def livekit_module(argument_spec, **kwargs):
+    """An AnsibleModule whose options are ``argument_spec`` plus the connection options."""
+    spec = copy.deepcopy(CONNECTION_ARGSPEC)
+    spec.update(argument_spec)
+    kwargs.setdefault("supports_check_mode", True)
+    return AnsibleModule(argument_spec=spec, **kwargs)
+
+
+def client_for(module):
+    try:
+        return LiveKitClient.from_params(module.params)
+    except LiveKitError as e:
+        module.fail_json(msg=str(e))
+
+
+def run(module, action):
+    """Call ``action()`` and turn LiveKitError and ValueError into one clear failure."""
+    try:
+        return action()
+    except (LiveKitError, ValueError) as e:
+        module.fail_json(msg=str(e))
+
+
+def drop_none(d):
+    return dict((k, v) for k, v in d.items() if v is not None)
+
+
+class _Reconciler:
+    """Bring named objects of one kind to the declared state. Subclasses set the class attributes
+    and implement ``fetch``, ``create``, ``update`` and ``delete``."""
+
+    kind = "object"            # singular name, used in messages and as the result key
+    plural = "objects"         # result key of the bulk form
+    id_field = None            # the server's id of an object, e.g. ingress_id
+    fields = ()                # option names compared with the server's object
+    unordered_fields = ()      # lists compared as sets
+    secret_fields = ()         # masked in results and diffs
+    immutable_fields = ()      # differences reported, never changed
+    hidden_fields = ()         # server fields never returned (e.g. a room's turn_password)
+    immutable_fails = False    # fail instead of warning on an immutable difference
+
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.check_mode = module.check_mode
+        self.warnings = []
+
+    # -- to implement -------------------------------------------------------------------------
+    def fetch(self, names):
+        """Return the server's objects whose name is in ``names`` (one call where the API allows)."""
+        raise NotImplementedError
+
+    def create(self, name, desired):
+        raise NotImplementedError
+
+    def update(self, current, desired, changes):
+        raise NotImplementedError
+
+    def delete(self, current):
+        raise NotImplementedError
+
+    # -- hooks with defaults ------------------------------------------------------------------
+    def name_of(self, obj):
+        return obj.get("name")
+
+    def read(self, obj, field):
+        """The comparable value of ``field`` on a server object."""
+        return self.normalize(field, obj.get(field))
+
+    def normalize(self, field, value):
+        if field in self.unordered_fields and value is not None:
+            return sorted(value)
+        return value
+
+    def simulate(self, name, current, desired):
+        """The object a create or update would return, for check mode."""
+        obj = dict(current or {"name": name})
+        obj.update(desired)
+        if current is None and self.id_field:
+            obj[self.id_field] = ""
+        return obj
+
+    def public(self, obj):
+        """An object as results show it: hidden fields dropped, secrets masked."""
+        if obj is None:
+            return {}
+        shown = dict((k, v) for k, v in obj.items() if k not in self.hidden_fields)
+        for field in self.secret_fields:
+            if shown.get(field):
+                shown[field] = MASK
+        return shown
+
+    # -- the shared logic ---------------------------------------------------------------------
+    def view(self, obj):
+        """The comparable fields of a server object, secrets masked (for diffs)."""
+        if obj is None:
+            return {}
+        shown = dict((f, self.read(obj, f)) for f in self.fields if obj.get(f) is not None)
+        for field in self.secret_fields:
+            if shown.get(field):
+                shown[field] = MASK
+        return shown
+
+    def desired_of(self, spec):
+        return dict((f, self.normalize(f, spec[f])) for f in self.fields if spec.get(f) is not None)
+
+    def reconcile(self, specs):
+        """Ensure every spec; return (objects, actions, diff)."""
+        names = [spec["name"] for spec in specs]
+        repeated = sorted(set(n for n in names if names.count(n) > 1))
+        if repeated:
+            raise LiveKitError("each %s may be declared once; repeated: %s" % (self.kind, ", ".join(repeated)))
+        by_name = {}
+        for obj in self.fetch(names):
+            by_name.setdefault(self.name_of(obj), []).append(obj)
+        objects, actions, before, after = [], [], {}, {}
+        for spec in specs:
+            obj, action, diff = self.ensure(spec, by_name.get(spec["name"], []))
+            actions.append(action)
+            if obj is not None:
+                objects.append(self.public(obj))
+            if action["action"] != "unchanged":
+                before[spec["name"]], after[spec["name"]] = diff
+        return objects, actions, {"before": before, "after": after}
+
+    def ensure(self, spec, matches):
+        name = spec["name"]
+        if len(matches) > 1:
+            ids = ", ".join(str(m.get(self.id_field, "?")) for m in matches)
+            raise LiveKitError(
+                "%d %s objects on the server are named %r (%s); this module identifies a %s by its name: "
+                "delete the extra ones" % (len(matches), self.kind, name, ids, self.kind))
+        current = matches[0] if matches else None
+        desired = self.desired_of(spec)
+        if spec.get("state", "present") == "absent":
+            if current is None:
+                return None, self._action(name, "unchanged"), ({}, {})
+            if not self.check_mode:
+                self.delete(current)
+            return None, self._action(name, "deleted"), (self.view(current), {})
+        if current is None:
+            obj = self.simulate(name, None, desired) if self.check_mode else self.create(name, desired)
+            return obj, self._action(name, "created"), ({}, self.view(obj))
+        changes = dict((f, v) for f, v in desired.items() if self.read(current, f) != v)
+        frozen = sorted(f for f in changes if f in self.immutable_fields)
+        if frozen:
+            self._immutable(name, current, changes, frozen)
+            for field in frozen:
+                del changes[field]
+        if not changes:
+            action = self._action(name, "unchanged")
+            if frozen:
+                action["unchangeable"] = frozen
+            return current, action, ({}, {})
+        obj = self.simulate(name, current, changes) if self.check_mode else self.update(current, desired, changes)
+        action = self._action(name, "updated", sorted(changes))
+        if frozen:
+            action["unchangeable"] = frozen
+        return obj, action, (self.view(current), self.view(obj))
+
+    def _immutable(self, name, current, changes, frozen):
+        detail = "; ".join("%s is %r on the server, %r declared" % (
+            f, self.read(current, f) if f not in self.secret_fields else MASK, changes[f]) for f in frozen)
+        message = "%s %r: %s. %s" % (self.kind, name, detail, self.immutable_hint())
+        if self.immutable_fails:
+            raise LiveKitError(message)
+        self.warnings.append(message)
+
+    def immutable_hint(self):
+        return "The server cannot change these fields on an existing %s." % self.kind
+
+    @staticmethod
+    def _action(name, action, fields=None):
+        result = {"name": name, "action": action}
+        if fields:
+            result["fields"] = fields
+        return result
+
+    # -- module entry point -------------------------------------------------------------------
+    def run_module(self, bulk_option, single_fields):
+        """Reconcile the single object (``name`` + options) or the list in ``bulk_option``, and exit."""
+        params = self.module.params
+        bulk = params.get(bulk_option) is not None
+        if bulk:
+            specs = params[bulk_option]
+        else:
+            specs = [dict((f, params.get(f)) for f in single_fields)]
+        objects, actions, diff = run(self.module, lambda: self.reconcile(specs))
+        changed = any(a["action"] != "unchanged" for a in actions)
+        result = dict(changed=changed, actions=actions)
+        if bulk:
+            result[self.plural] = objects
+        else:
+            result[self.kind] = objects[0] if objects else {}
+            diff = {"before": diff["before"].get(specs[0]["name"], {}),
+                    "after": diff["after"].get(specs[0]["name"], {})}
+        if self.module._diff:
+            result["diff"] = diff
+        for warning in self.warnings:
+            self.module.warn(warning)
+        self.module.exit_json(**result)

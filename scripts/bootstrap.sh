@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up this machine for the lab and the tests: Debian packages, the Python venv (.venv) and a
+# livekit-server built from the Go module proxy. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/versions.env
+CACHE="${RTCSTACK_CACHE:-$HOME/.cache/rtcstack}"
+mkdir -p "$CACHE"
+
+apt_packages=(redis-server)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The packaged redis-server service is not used: tests and the lab start their own on loopback.
+if command -v systemctl >/dev/null && systemctl is-active -q redis-server 2>/dev/null; then
+  systemctl stop redis-server || true
+fi
+
+stamp=".venv/.requirements.sha256"
+want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: creating .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements.txt -r requirements-dev.txt
+  echo "$want" > "$stamp"
+fi
+
+server="$CACHE/livekit-$LIVEKIT_SERVER_VERSION/server"
+if [ ! -x "$server" ]; then
+  echo "bootstrap: building livekit-server $LIVEKIT_SERVER_VERSION with go install (a few minutes)"
+  GOPATH="$CACHE/go" GOBIN="$CACHE/livekit-$LIVEKIT_SERVER_VERSION" CGO_ENABLED=0 \
+    go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_SERVER_VERSION"
+fi
+"$server" --version
+
+# ansible and ansible-test load the collection from a copy at
+# $CACHE/collections/ansible_collections/rtcstack/livekit (scripts/sync-collection.sh refreshes it).
+scripts/sync-collection.sh >/dev/null

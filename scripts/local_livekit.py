@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Start and stop a real livekit-server and redis-server on loopback, for the lab and the tests.
+
+    local_livekit.py start --dir DIR [--port 7880] [--redis-port 6380] [--no-redis]
+    local_livekit.py stop --dir DIR
+
+``start`` generates a key pair into DIR/keys.yaml (mode 0600), writes DIR/config.yaml, starts both
+servers, waits until ``GET /`` answers ``OK`` and writes DIR/connection.json (url, api_key and the
+path of the key file: the secret stays in the key file).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ALPHABET = string.ascii_letters + string.digits
+
+
+def pinned_version():
+    with open(os.path.join(HERE, "versions.env")) as f:
+        for line in f:
+            if line.startswith("LIVEKIT_SERVER_VERSION="):
+                return line.split("=", 1)[1].strip()
+    raise SystemExit("LIVEKIT_SERVER_VERSION missing from scripts/versions.env")
+
+
+def server_binary():
+    cache = os.environ.get("RTCSTACK_CACHE", os.path.expanduser("~/.cache/rtcstack"))
+    path = os.path.join(cache, "livekit-%s" % pinned_version(), "server")
+    if not os.access(path, os.X_OK):
+        raise SystemExit("%s is missing: run scripts/bootstrap.sh first" % path)
+    return path
+
+
+def wait_for(check, what, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise SystemExit("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200 and r.read().strip() == b"OK"
+    except OSError:
+        return False
+
+
+def spawn(argv, log, cwd):
+    out = open(log, "ab")
+    return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+                            start_new_session=True, env=clean_env()).pid
+
+
+def clean_env():
+    # Stray LIVEKIT_* variables override config.yaml in livekit-server: never pass them on.
+    return dict((k, v) for k, v in os.environ.items() if not k.startswith("LIVEKIT_"))
+
+
+def start(args):
+    d = os.path.abspath(args.dir)
+    os.makedirs(d, exist_ok=True)
+    stop(args, quiet=True)
+    key = "API" + "".join(secrets.choice(ALPHABET) for _ in range(12))
+    secret = "".join(secrets.choice(ALPHABET) for _ in range(43))
+    keys = os.path.join(d, "keys.yaml")
+    fd = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("%s: %s\n" % (key, secret))
+    os.chmod(keys, 0o600)
+    config = [
+        "port: %d" % args.port,
+        "bind_addresses: [127.0.0.1]",
+        "rtc:",
+        "  tcp_port: %d" % (args.port + 1),
+        "  udp_port: %d" % (args.port + 2),
+        "  node_ip: 127.0.0.1",
+        "  use_external_ip: false",
+        "key_file: %s" % keys,
+        "logging:",
+        "  level: info",
+    ]
+    pids = {}
+    if not args.no_redis:
+        if port_open(args.redis_port):
+            raise SystemExit("port %d is taken: pick another --redis-port" % args.redis_port)
+        redis = shutil.which("redis-server") or "/usr/bin/redis-server"
+        pids["redis"] = spawn([redis, "--port", str(args.redis_port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", d], os.path.join(d, "redis.log"), d)
+        wait_for(lambda: port_open(args.redis_port), "redis-server on port %d" % args.redis_port)
+        config += ["redis:", "  address: 127.0.0.1:%d" % args.redis_port]
+    with open(os.path.join(d, "config.yaml"), "w") as f:
+        f.write("\n".join(config) + "\n")
+    if port_open(args.port):
+        raise SystemExit("port %d is taken: pick another --port" % args.port)
+    pids["livekit"] = spawn([server_binary(), "--config", "config.yaml"], os.path.join(d, "server.log"), d)
+    with open(os.path.join(d, "pids.json"), "w") as f:
+        json.dump(pids, f)
+    url = "http://127.0.0.1:%d" % args.port
+    wait_for(lambda: http_ok(url + "/"), "livekit-server at %s (see %s/server.log)" % (url, d))
+    info = {"url": url, "ws_url": "ws://127.0.0.1:%d" % args.port, "api_key": key, "key_file": keys,
+            "redis": None if args.no_redis else "127.0.0.1:%d" % args.redis_port, "dir": d}
+    with open(os.path.join(d, "connection.json"), "w") as f:
+        json.dump(info, f, indent=2)
+    print(json.dumps(info))
+
+
+def stop(args, quiet=False):
+    path = os.path.join(os.path.abspath(args.dir), "pids.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        pids = json.load(f)
+    for name in ("livekit", "redis"):
+        pid = pids.get(name)
+        if not pid:
+            continue
+        for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
+            # livekit-server drains on the first SIGTERM and exits on the second.
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and alive(pid):
+                time.sleep(0.1)
+            if not alive(pid):
+                break
+        if not quiet:
+            print("stopped %s (pid %d)" % (name, pid))
+    os.unlink(path)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--port", type=int, default=7880)
+    parser.add_argument("--redis-port", type=int, default=6380)
+    parser.add_argument("--no-redis", action="store_true")
+    args = parser.parse_args(argv)
+    {"start": start, "stop": stop}[args.action](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

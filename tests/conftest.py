@@ -1,0 +1,48 @@
+"""Shared fixtures: the collection on sys.path, and a real livekit-server + redis-server on loopback.
+
+The server is started once per test session by scripts/local_livekit.py with a fresh key pair and
+stopped at the end. Nothing in the suite talks to a fake.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = subprocess.check_output([os.path.join(ROOT, "scripts", "sync-collection.sh")], text=True).strip()
+COPY = os.path.join(COLLECTIONS, "ansible_collections", "rtcstack", "livekit")
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+TEST_PORT = int(os.environ.get("RTCSTACK_TEST_PORT", "17880"))
+TEST_REDIS_PORT = int(os.environ.get("RTCSTACK_TEST_REDIS_PORT", "16380"))
+
+
+class Server(dict):
+    """Connection facts of the test server; ``secrets`` lists what must never appear in output."""
+
+    @property
+    def secrets(self):
+        return [self["api_secret"]]
+
+
+@pytest.fixture(scope="session")
+def livekit(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp("livekit"))
+    script = os.path.join(ROOT, "scripts", "local_livekit.py")
+    out = subprocess.check_output([sys.executable, script, "start", "--dir", workdir, "--port", str(TEST_PORT),
+                                   "--redis-port", str(TEST_REDIS_PORT)], text=True)
+    info = Server(json.loads(out.strip().splitlines()[-1]))
+    with open(info["key_file"]) as f:
+        key, secret = f.read().strip().split(": ", 1)
+    info.update(api_key=key, api_secret=secret)
+    yield info
+    subprocess.call([sys.executable, script, "stop", "--dir", workdir])
+
+
+def assert_no_secrets(text, secrets, where):
+    for secret in secrets:
+        assert secret not in text, "a secret appeared in %s" % where
