@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 CACHE="${RTCSTACK_CACHE:-$HOME/.cache/rtcstack}"
 mkdir -p "$CACHE"
 
-apt_packages=(redis-server)
+apt_packages=(redis-server shellcheck)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,6 +31,12 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/pip install -q -r requirements.txt -r requirements-dev.txt
   echo "$want" > "$stamp"
 fi
+
+# ansible-test bootstraps pip in its venvs with a script from a host these machines cannot reach:
+# give it scripts/get_pip_offline.py under the name it looks for.
+pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',\?$/\1/p" .venv/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -n1)
+mkdir -p "$HOME/.ansible/test/cache"
+cp scripts/get_pip_offline.py "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 
 server="$CACHE/livekit-$LIVEKIT_SERVER_VERSION/server"
 if [ ! -x "$server" ]; then

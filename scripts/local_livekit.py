@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Start and stop a real livekit-server and redis-server on loopback, for the lab and the tests.
 
-    local_livekit.py start --dir DIR [--port 7880] [--redis-port 6380] [--no-redis]
+    local_livekit.py start --dir DIR [--port 7880] [--redis-port 6380] [--no-redis] [--keep-keys]
     local_livekit.py stop --dir DIR
 
 ``start`` generates a key pair into DIR/keys.yaml (mode 0600), writes DIR/config.yaml, starts both
@@ -80,12 +79,16 @@ def start(args):
     d = os.path.abspath(args.dir)
     os.makedirs(d, exist_ok=True)
     stop(args, quiet=True)
-    key = "API" + "".join(secrets.choice(ALPHABET) for _ in range(12))
-    secret = "".join(secrets.choice(ALPHABET) for _ in range(43))
     keys = os.path.join(d, "keys.yaml")
-    fd = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("%s: %s\n" % (key, secret))
+    if args.keep_keys and os.path.exists(keys):
+        with open(keys) as f:
+            key = f.read().split(":", 1)[0].strip()
+    else:
+        key = "API" + "".join(secrets.choice(ALPHABET) for _ in range(12))
+        secret = "".join(secrets.choice(ALPHABET) for _ in range(43))
+        fd = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("%s: %s\n" % (key, secret))
     os.chmod(keys, 0o600)
     config = [
         "port: %d" % args.port,
@@ -169,6 +172,7 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=7880)
     parser.add_argument("--redis-port", type=int, default=6380)
     parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--keep-keys", action="store_true", help="reuse DIR/keys.yaml when it exists")
     args = parser.parse_args(argv)
     {"start": start, "stop": stop}[args.action](args)
 

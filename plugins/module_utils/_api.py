@@ -25,7 +25,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._token import min
 
 CONNECTION_ARGSPEC = dict(
     url=dict(type="str", required=True, fallback=(env_fallback, ["LIVEKIT_URL"])),
-    api_key=dict(type="str", required=True, fallback=(env_fallback, ["LIVEKIT_API_KEY"])),
+    api_key=dict(type="str", required=True, no_log=False, fallback=(env_fallback, ["LIVEKIT_API_KEY"])),
     api_secret=dict(type="str", required=True, no_log=True, fallback=(env_fallback, ["LIVEKIT_API_SECRET"])),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
@@ -98,7 +98,11 @@ class LiveKitClient:
         return mint_token(self.api_key, self._api_secret, claims, ttl=600)
 
     def call(self, service, method, body, room=None, retry_unavailable=True):
-        """Return the decoded response of one call; raise LiveKitError on failure."""
+        """Return the decoded response of one call; raise LiveKitError on failure.
+
+        Calls that must not run twice (starting an egress) pass ``retry_unavailable=False``: they
+        are retried only when the connection was refused, never after a 503 or a timeout.
+        """
         url = "%s/twirp/livekit.%s/%s" % (self.base_url, service, method)
         data = json.dumps(body, separators=(",", ":"))
         where = "%s/%s" % (service, method)
@@ -121,7 +125,7 @@ class LiveKitClient:
                 retry = e.code == 503 and retry_unavailable
             except (URLError, socket.timeout, ConnectionError, ssl.SSLError) as e:
                 error = self._connection_error(e)
-                retry = not error.code == "tls"
+                retry = error.code == "refused" or (error.code == "unreachable" and retry_unavailable)
             if not retry or attempt >= self.retries:
                 raise error
             time.sleep(backoff_delay(attempt))
@@ -150,6 +154,7 @@ class LiveKitClient:
             return LiveKitError(
                 "TLS error talking to %s: %s; give the CA with ca_path, or set validate_certs=false for a lab"
                 % (self.base_url, reason), code="tls")
+        refused = isinstance(reason, ConnectionRefusedError) or "Connection refused" in str(reason)
         return LiveKitError(
             "cannot reach LiveKit at %s: %s; check url and that livekit-server is running"
-            % (self.base_url, reason), code="unreachable")
+            % (self.base_url, reason), code="refused" if refused else "unreachable")

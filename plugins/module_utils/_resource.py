@@ -100,6 +100,14 @@ class _Reconciler:
             return sorted(value)
         return value
 
+    def check(self, plan):
+        """Refuse the whole request before any change. ``plan`` lists (spec, current or None)."""
+
+    def unchangeable(self, current, field, value):
+        """Why the server cannot set ``field`` of ``current`` to ``value``, or None. Such a difference
+        is warned about and listed in the action like an immutable field."""
+        return None
+
     def simulate(self, name, current, desired):
         """The object a create or update would return, for check mode."""
         obj = dict(current or {"name": name})
@@ -123,7 +131,8 @@ class _Reconciler:
         """The comparable fields of a server object, secrets masked (for diffs)."""
         if obj is None:
             return {}
-        shown = dict((f, self.read(obj, f)) for f in self.fields if obj.get(f) is not None)
+        shown = dict((f, self.read(obj, f)) for f in self.fields)
+        shown = dict((f, v) for f, v in shown.items() if v is not None)
         for field in self.secret_fields:
             if shown.get(field):
                 shown[field] = MASK
@@ -141,6 +150,8 @@ class _Reconciler:
         by_name = {}
         for obj in self.fetch(names):
             by_name.setdefault(self.name_of(obj), []).append(obj)
+        # Everything that can refuse the request does so before the first change.
+        self.check([(spec, self.current_of(spec["name"], by_name.get(spec["name"], []))) for spec in specs])
         objects, actions, before, after = [], [], {}, {}
         for spec in specs:
             obj, action, diff = self.ensure(spec, by_name.get(spec["name"], []))
@@ -151,14 +162,18 @@ class _Reconciler:
                 before[spec["name"]], after[spec["name"]] = diff
         return objects, actions, {"before": before, "after": after}
 
-    def ensure(self, spec, matches):
-        name = spec["name"]
+    def current_of(self, name, matches):
+        """The one server object named ``name``, or None; several are an error."""
         if len(matches) > 1:
             ids = ", ".join(str(m.get(self.id_field, "?")) for m in matches)
             raise LiveKitError(
                 "%d %s objects on the server are named %r (%s); this module identifies a %s by its name: "
                 "delete the extra ones" % (len(matches), self.kind, name, ids, self.kind))
-        current = matches[0] if matches else None
+        return matches[0] if matches else None
+
+    def ensure(self, spec, matches):
+        name = spec["name"]
+        current = self.current_of(name, matches)
         desired = self.desired_of(spec)
         if spec.get("state", "present") == "absent":
             if current is None:
@@ -175,6 +190,13 @@ class _Reconciler:
             self._immutable(name, current, changes, frozen)
             for field in frozen:
                 del changes[field]
+        for field in sorted(changes):
+            reason = self.unchangeable(current, field, changes[field])
+            if reason:
+                self.warnings.append("%s %r: %s" % (self.kind, name, reason))
+                frozen.append(field)
+                del changes[field]
+        frozen.sort()
         if not changes:
             action = self._action(name, "unchanged")
             if frozen:

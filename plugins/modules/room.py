@@ -14,11 +14,11 @@ description:
   - LiveKit's CreateRoom is get-or-create and never changes an active room. This module changes
     the metadata of an existing room with UpdateRoomMetadata. When another declared field
     (O(empty_timeout), O(departure_timeout), O(max_participants)) differs on an active room, the
-    server cannot change it live: the module warns and lists the field in RV(actions[].unchangeable).
+    server cannot change it live, so the module warns and lists the field in RV(actions[].unchangeable).
   - Rooms are ephemeral. The server closes a room after O(empty_timeout) seconds when nobody joins.
   - The bulk form O(rooms) reads every declared room with one list call.
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
   - rtcstack.livekit.connection
   - rtcstack.livekit.attributes

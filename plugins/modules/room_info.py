@@ -13,7 +13,7 @@ description:
   - Lists active rooms, all of them or those named in O(names), optionally with their participants.
   - A room that does not exist is simply not in the result; the module never fails because of it.
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
   - rtcstack.livekit.connection
   - rtcstack.livekit.attributes
@@ -56,6 +56,12 @@ rooms:
   returned: always
   type: list
   elements: dict
+  contains:
+    participants:
+      description: The room's participants, as the server returns them.
+      returned: when O(participants=true)
+      type: list
+      elements: dict
   sample:
     - sid: RM_PUpSyFrvrjGt
       name: town-hall

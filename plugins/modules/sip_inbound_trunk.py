@@ -1,0 +1,361 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, rtcstack.livekit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: sip_inbound_trunk
+short_description: Create, update and delete inbound SIP trunks on a LiveKit server
+version_added: 0.1.0
+description:
+  - Declares one inbound SIP trunk (O(name)) or many (O(trunks)) on a LiveKit server through its API.
+    An inbound trunk says which calls the LiveKit SIP service accepts (to which numbers, from which
+    addresses and callers, with which credentials).
+  - LiveKit identifies a trunk by an id (C(ST_...)) and allows several trunks with one name. This
+    module identifies a trunk by its name; it fails when the server has several trunks with the
+    declared name.
+  - An existing trunk is changed in place with UpdateSIPInboundTrunk. Options you leave out keep the
+    value the server has.
+  - The server refuses two inbound trunks that take calls to the same number from the same callers.
+    LiveKit checks this when a trunk is created but not when a trunk is updated; this module checks
+    every create and update of the task, in order, before the first change, and fails with one
+    message naming both trunks.
+  - O(auth_password) is compared with the server's value and never shown in results, diffs or
+    messages.
+  - Needs a LiveKit server with Redis; no SIP service is needed to manage trunks.
+author:
+  - rtcstack.livekit contributors (@rtcstack)
+extends_documentation_fragment:
+  - rtcstack.livekit.connection
+  - rtcstack.livekit.attributes
+  - rtcstack.livekit.attributes.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description:
+      - Name of the trunk. Required unless O(trunks) is given.
+    type: str
+  state:
+    description:
+      - V(present) creates the trunk or updates it; V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  numbers:
+    description:
+      - Phone numbers this trunk takes calls to. Compared as a set.
+      - The server needs at least one of O(numbers), O(allowed_addresses) or O(auth_username) with
+        O(auth_password).
+    type: list
+    elements: str
+  allowed_addresses:
+    description:
+      - IP addresses or CIDR ranges calls may come from. Compared as a set. Empty allows every address.
+    type: list
+    elements: str
+  allowed_numbers:
+    description:
+      - Caller numbers this trunk accepts. Compared as a set. Empty accepts every caller.
+      - Two trunks may share a number in O(numbers) when their O(allowed_numbers) differ.
+    type: list
+    elements: str
+  auth_username:
+    description:
+      - User name callers must authenticate with (digest authentication).
+    type: str
+  auth_password:
+    description:
+      - Password for O(auth_username). Compared with the server's value; never returned.
+    type: str
+  metadata:
+    description:
+      - Free-form metadata, given to the participants the trunk creates.
+    type: str
+  headers:
+    description:
+      - SIP headers added to the responses of the SIP service, as a dict of name to value.
+    type: dict
+  krisp_enabled:
+    description:
+      - Enable Krisp noise cancellation for calls of this trunk.
+    type: bool
+  media_encryption:
+    description:
+      - Whether media is encrypted (SRTP).
+    type: str
+    choices: [disable, allow, require]
+  trunks:
+    description:
+      - Many trunks in one task. Each item takes the options above (O(name) is required in each).
+      - Mutually exclusive with O(name).
+      - Items are handled in order; put a trunk that gives up a number before the trunk that takes it.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Name of the trunk.
+        type: str
+        required: true
+      state:
+        description: V(present) or V(absent).
+        type: str
+        choices: [present, absent]
+        default: present
+      numbers:
+        description: Phone numbers this trunk takes calls to.
+        type: list
+        elements: str
+      allowed_addresses:
+        description: IP addresses or CIDR ranges calls may come from.
+        type: list
+        elements: str
+      allowed_numbers:
+        description: Caller numbers this trunk accepts.
+        type: list
+        elements: str
+      auth_username:
+        description: User name callers must authenticate with.
+        type: str
+      auth_password:
+        description: Password for O(trunks[].auth_username); never returned.
+        type: str
+      metadata:
+        description: Free-form metadata.
+        type: str
+      headers:
+        description: SIP headers added to responses.
+        type: dict
+      krisp_enabled:
+        description: Enable Krisp noise cancellation.
+        type: bool
+      media_encryption:
+        description: Whether media is encrypted (SRTP).
+        type: str
+        choices: [disable, allow, require]
+seealso:
+  - module: rtcstack.livekit.sip_outbound_trunk
+  - module: rtcstack.livekit.sip_dispatch_rule
+  - module: rtcstack.livekit.sip_info
+"""
+
+EXAMPLES = r"""
+- name: Declare the inbound side of a SIP provider (connection set once for the play)
+  module_defaults:
+    group/rtcstack.livekit.livekit:
+      url: https://livekit.example.com
+      api_key: "{{ livekit_api_key }}"
+      api_secret: "{{ livekit_api_secret }}"
+  block:
+    - name: One trunk
+      rtcstack.livekit.sip_inbound_trunk:
+        name: provider-in
+        numbers: ["+15550100", "+15550101"]
+        allowed_addresses: ["192.0.2.0/24"]
+        auth_username: livekit
+        auth_password: "{{ sip_provider_password }}"
+        media_encryption: allow
+
+    - name: Many trunks in one task, one list call
+      rtcstack.livekit.sip_inbound_trunk:
+        trunks:
+          - name: office-in
+            numbers: ["+15550200"]
+            allowed_numbers: ["+15550299"]
+          - name: old-provider-in
+            state: absent
+"""
+
+RETURN = r"""
+trunk:
+  description:
+    - The trunk as the server returns it (single form), O(auth_password) masked. Empty when the
+      trunk is absent.
+  returned: when O(name) is given
+  type: dict
+  sample:
+    sip_trunk_id: ST_fXeTnwfopKJo
+    name: provider-in
+    numbers: ["+15550100", "+15550101"]
+    allowed_addresses: ["192.0.2.0/24"]
+    allowed_numbers: []
+    auth_username: livekit
+    auth_password: "********"
+    headers: {}
+    krisp_enabled: false
+    media_encryption: SIP_MEDIA_ENCRYPT_ALLOW
+    metadata: ""
+trunks:
+  description: The declared trunks that exist after the task (bulk form), passwords masked.
+  returned: when O(trunks) is given
+  type: list
+  elements: dict
+actions:
+  description: What was done to each declared trunk.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the trunk.
+      type: str
+    action:
+      description: One of V(created), V(updated), V(deleted), V(unchanged).
+      type: str
+    fields:
+      description: The fields an update changed (names only, never values).
+      type: list
+      elements: str
+      returned: when action is V(updated)
+  sample:
+    - name: provider-in
+      action: updated
+      fields: [auth_password, numbers]
+"""
+
+import re
+
+from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
+    _Reconciler,
+    client_for,
+    livekit_module,
+)
+
+ENUMS = {
+    "media_encryption": {
+        "disable": "SIP_MEDIA_ENCRYPT_DISABLE",
+        "allow": "SIP_MEDIA_ENCRYPT_ALLOW",
+        "require": "SIP_MEDIA_ENCRYPT_REQUIRE",
+    },
+}
+# Set by the server, never sent back.
+SERVER_FIELDS = ("sip_trunk_id", "created_at", "updated_at")
+TRUNK_FIELDS = ("numbers", "allowed_addresses", "allowed_numbers", "auth_username", "auth_password",
+                "metadata", "headers", "krisp_enabled", "media_encryption")
+TRUNK_OPTIONS = dict(
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    numbers=dict(type="list", elements="str"),
+    allowed_addresses=dict(type="list", elements="str"),
+    allowed_numbers=dict(type="list", elements="str"),
+    auth_username=dict(type="str"),
+    auth_password=dict(type="str", no_log=True),
+    metadata=dict(type="str"),
+    headers=dict(type="dict"),
+    krisp_enabled=dict(type="bool"),
+    media_encryption=dict(type="str", choices=list(ENUMS["media_encryption"])),
+)
+
+
+def normalize_number(number):
+    """A number as the server compares it: "+1 (555) 01-00" and "15550100" are "+15550100"."""
+    if not number or not re.match(r"^\+?[0-9\- ()]+\Z", number):
+        return number or ""
+    number = re.sub(r"[ ()-]", "", number)
+    return number if number.startswith("+") else "+" + number
+
+
+def answer_keys(trunk):
+    """The (number, caller) pairs a trunk takes calls for; two inbound trunks may not share one."""
+    numbers = set(normalize_number(n) for n in trunk.get("numbers") or []) or {""}
+    callers = set(normalize_number(n) for n in trunk.get("allowed_numbers") or []) or {""}
+    return set((n, c) for n in numbers for c in callers)
+
+
+class _InboundTrunks(_Reconciler):
+    kind = "trunk"
+    plural = "trunks"
+    id_field = "sip_trunk_id"
+    fields = TRUNK_FIELDS
+    unordered_fields = ("numbers", "allowed_addresses", "allowed_numbers")
+    secret_fields = ("auth_password",)
+
+    def fetch(self, names):
+        # The API has no filter by name: one call lists every inbound trunk.
+        self.all = self.client.call("SIP", "ListSIPInboundTrunk", {}).get("items") or []
+        return [t for t in self.all if t.get("name") in names]
+
+    def read(self, obj, field):
+        value = obj.get(field)
+        if field == "media_encryption":
+            # media.encryption, when set, wins over the older media_encryption field.
+            value = (obj.get("media") or {}).get("encryption") or value
+        if field in ENUMS:
+            value = dict((v, k) for k, v in ENUMS[field].items()).get(value, value)
+        return self.normalize(field, value)
+
+    def normalize(self, field, value):
+        if field == "headers" and value is not None:
+            return dict((str(k), str(v)) for k, v in value.items())
+        return super(_InboundTrunks, self).normalize(field, value)
+
+    def body(self, name, current, desired):
+        """The whole trunk to send: the server's fields with the declared ones on top."""
+        trunk = dict((k, v) for k, v in (current or {}).items() if v is not None and k not in SERVER_FIELDS)
+        trunk.update(desired, name=name)
+        for field, names in ENUMS.items():
+            if field in desired:
+                trunk[field] = names[desired[field]]
+        if "media_encryption" in desired and (trunk.get("media") or {}).get("encryption"):
+            trunk["media"] = dict(trunk["media"], encryption=trunk["media_encryption"])
+        return trunk
+
+    def check(self, plan):
+        # LiveKit refuses a conflicting number on create only (v1.13.5): check creates and updates
+        # here, in task order, so that nothing is changed when one of them would conflict.
+        trunks = dict((t[self.id_field], t) for t in self.all)
+        for spec, current in plan:
+            key = current[self.id_field] if current else "new:" + spec["name"]
+            if spec.get("state") == "absent":
+                trunks.pop(key, None)
+                continue
+            trunk = self.body(spec["name"], current, self.desired_of(spec))
+            trunks[key] = trunk
+            if current is not None and answer_keys(trunk) == answer_keys(current):
+                continue
+            for other_key, other in trunks.items():
+                shared = sorted(answer_keys(trunk) & answer_keys(other))
+                if other_key != key and shared:
+                    number, caller = shared[0]
+                    raise LiveKitError(
+                        "inbound trunk %r would take calls to %s from %s, like inbound trunk %r (%s); LiveKit "
+                        "refuses two inbound trunks for the same number and caller: give one of them other "
+                        "numbers or other allowed_numbers" % (
+                            spec["name"], number or "any number", caller or "any caller", other.get("name"),
+                            other.get(self.id_field) or "declared in this task"))
+
+    def simulate(self, name, current, desired):
+        trunk = self.body(name, current, desired)
+        trunk[self.id_field] = current[self.id_field] if current else ""
+        return trunk
+
+    def create(self, name, desired):
+        return self.client.call("SIP", "CreateSIPInboundTrunk", {"trunk": self.body(name, None, desired)})
+
+    def update(self, current, desired, changes):
+        body = {"sip_trunk_id": current[self.id_field], "replace": self.body(current["name"], current, desired)}
+        return self.client.call("SIP", "UpdateSIPInboundTrunk", body)
+
+    def delete(self, current):
+        self.client.call("SIP", "DeleteSIPTrunk", {"sip_trunk_id": current[self.id_field]})
+
+
+def main():
+    options = dict(name=dict(type="str"), trunks=dict(
+        type="list", elements="dict", options=dict(TRUNK_OPTIONS, name=dict(type="str", required=True))))
+    options.update(TRUNK_OPTIONS)
+    module = livekit_module(
+        options,
+        mutually_exclusive=[("name", "trunks")],
+        required_one_of=[("name", "trunks")],
+    )
+    _InboundTrunks(module, client_for(module)).run_module("trunks", ("name",) + tuple(TRUNK_OPTIONS))
+
+
+if __name__ == "__main__":
+    main()
