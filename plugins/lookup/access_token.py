@@ -157,5 +157,5 @@ class LookupModule(LookupBase):
             claims = token_claims(**dict((name, self.get_option(name)) for name in CLAIM_OPTIONS))
             token = mint_token(api_key, api_secret, claims, ttl=parse_duration(self.get_option("ttl")))
         except ValueError as e:
-            raise AnsibleError("access_token lookup: %s" % e)
+            raise AnsibleError("access_token lookup: %s" % e) from e
         return [token]

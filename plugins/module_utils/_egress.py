@@ -8,7 +8,7 @@ Private to this collection: the interface may change without notice.
 
 from __future__ import annotations
 
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
 from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import MASK
@@ -34,8 +34,8 @@ def mask_url(url):
     if ":" in host:
         host = "[%s]" % host
     shown = "%s://%s%s" % (parts.scheme, host, ":%d" % port if port else "")
-    rest = url.split(parts.netloc, 1)[-1].strip("/")
-    return shown + "/" + MASK if rest or parts.username or parts.password else shown
+    hidden = parts.path.strip("/") or parts.query or parts.fragment or parts.username or parts.password
+    return shown + "/" + MASK if hidden else shown
 
 
 def redact(value, key=None):

@@ -90,7 +90,7 @@ def decode_claims(token):
         payload = token.split(".")[1]
         return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError) as e:
-        raise ValueError("not a JWT: %s" % e)
+        raise ValueError("not a JWT: %s" % e) from None
 
 
 def _bool(name, value):
@@ -138,8 +138,8 @@ def build_claims(identity=None, name=None, metadata=None, attributes=None, kind=
     sip = dict((k, _bool(k, v)) for k, v in sip.items())
     if video.get("room_join") and not (identity and video.get("room")):
         raise ValueError("a room_join grant needs both identity and room")
-    if not video and not sip:
-        raise ValueError("a token needs at least one grant (video or sip)")
+    if not set(video) - {"room"} and not sip:
+        raise ValueError("a token needs at least one grant (video or sip); room alone grants nothing")
     if kind and kind not in KINDS:
         raise ValueError("kind must be one of %s, got %r" % (", ".join(KINDS), kind))
     if attributes is not None and not isinstance(attributes, dict):
@@ -180,10 +180,13 @@ def token_claims(identity=None, room=None, grants=None, sip_grants=None, name=No
             raise ValueError("room %r and grants.room %r differ: set one of them" % (room, video["room"]))
         video["room"] = room
         if grants is None:
+            if not identity:
+                raise ValueError("room without grants makes a join token (room_join), which needs identity: "
+                                 "set identity, or set grants for a token that does not join")
             video["room_join"] = True
-    if not video and not any(v is not None for v in (sip_grants or {}).values()):
-        raise ValueError("a token needs at least one grant: set room (a join token for that room), "
-                         "grants or sip_grants")
+    if not set(video) - {"room"} and not any(v is not None for v in (sip_grants or {}).values()):
+        raise ValueError("a token needs at least one grant: set room alone (a join token for that room), "
+                         "or grants or sip_grants")
     return build_claims(identity=identity, name=name, metadata=metadata, attributes=attributes, kind=kind,
                         video=video, sip=sip_grants, room_config=room_config)
 
@@ -254,7 +257,7 @@ def _scalar(text, line_no, what):
         try:
             return json.loads(match.group(0)), text[match.end():]
         except ValueError:
-            raise KeyFileError("line %d: unsupported escape in a double-quoted %s" % (line_no, what))
+            raise KeyFileError("line %d: unsupported escape in a double-quoted %s" % (line_no, what)) from None
     if text[0] in "[]{}&*!|>%@`," or (text[0] in "-?:" and text[1:2] in ("", " ", "\t")):
         raise KeyFileError("line %d: only one-level maps of `KEY: secret` are supported" % line_no)
     if what == "key":

@@ -95,7 +95,7 @@ options:
     type: bool
     default: false
 notes:
-  - Reload or restart livekit-server after a change: it reads the key file at startup.
+  - Restart livekit-server after a change. It reads the key file at startup.
   - Removing the last key leaves an empty file, which livekit-server cannot start with; the module
     warns.
 seealso:
@@ -147,7 +147,9 @@ key:
   type: str
   sample: APIw8Vq2hJm4Kx1
 keys:
-  description: The key ids in the file after the task, in file order.
+  description:
+    - The key ids in the file after the task, in file order.
+    - In a template, read it as C(result['keys']); C(result.keys) is the method of the dict.
   returned: always
   type: list
   elements: str
@@ -157,7 +159,9 @@ path:
   returned: always
   type: str
 secret:
-  description: The secret of RV(key). Use C(no_log) on the task.
+  description:
+    - The secret of RV(key). Use C(no_log) on the task.
+    - When O(secret) is given, Ansible masks that value in every result, so RV(secret) shows a mask.
   returned: when O(return_secret=true) and RV(key) is in the file
   type: str
 """

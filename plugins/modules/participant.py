@@ -16,10 +16,10 @@ description:
     participant that is not connected is an error.
   - Only the declared fields are compared. O(attributes) and O(permission) compare only the keys
     given; other keys stay as they are on the server.
-  - LiveKit's UpdateParticipant ignores an empty O(metadata) or O(name), so neither can be cleared:
+  - LiveKit's UpdateParticipant ignores an empty O(metadata) or O(name), so neither can be cleared;
     the module warns and lists the field in RV(actions[].unchangeable).
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
   - rtcstack.livekit.connection
   - rtcstack.livekit.attributes
@@ -297,7 +297,7 @@ def plan(params, current):
     if changed:
         # UpdateParticipant replaces the whole permission: send the server's values with the changes.
         full = dict(current.get("permission") or {}, **changed)
-        full["can_publish_sources"] = [s.upper() for s in read_permission(full, "can_publish_sources")]
+        full["can_publish_sources"] = [s.upper() for s in full.get("can_publish_sources") or []]
         update["permission"] = full
         before["permission"] = dict((k, read_permission(current, k)) for k in changed)
         after["permission"] = changed
@@ -338,7 +338,7 @@ def mute(client, room, identity, track, muted):
         client.call("RoomService", "MutePublishedTrack", body, room=room)
     except LiveKitError as e:
         if e.code == "failed_precondition" and not muted:
-            raise LiveKitError("%s; %s" % (e, UNMUTE_HINT), code=e.code, status=e.status)
+            raise LiveKitError("%s; %s" % (e, UNMUTE_HINT), code=e.code, status=e.status) from None
         raise
 
 

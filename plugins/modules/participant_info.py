@@ -14,7 +14,7 @@ description:
     tracks, permissions and attributes.
   - A room or participant that does not exist gives an empty list; the module never fails because of it.
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
   - rtcstack.livekit.connection
   - rtcstack.livekit.attributes

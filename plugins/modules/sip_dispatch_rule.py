@@ -18,9 +18,10 @@ description:
   - An existing rule is changed in place with UpdateSIPDispatchRule. Options you leave out keep the
     value the server has, also when O(type) changes (O(pin), O(room_prefix) and O(randomize) carry
     over where the new type has them).
-  - The server allows one rule per combination of trunk, caller number, called number and PIN. This
-    module checks every create and update of the task, in order, before the first change, and fails
-    with one message naming both rules.
+  - The server allows one rule per combination of trunk, caller number, called number and PIN.
+    LiveKit checks this when a rule is created but not always when a rule is updated; this module
+    checks every create and update of the task, in order, before the first change, and fails with
+    one message naming both rules.
   - Needs a LiveKit server with Redis; no SIP service is needed to manage rules.
 author:
   - rtcstack.livekit contributors (@rtcstack)
@@ -380,8 +381,8 @@ class _DispatchRules(_Reconciler):
                              % name)
         wrong = sorted(f for f in RULE_FIELDS[1:] if f in desired and f not in RULE_OPTIONS_OF[kind])
         if wrong:
-            raise ValueError("dispatch rule %r: %s not allowed for type %s (it takes %s)" % (
-                name, " and ".join(wrong), kind, " and ".join(RULE_OPTIONS_OF[kind])))
+            raise ValueError("dispatch rule %r: type %s does not take %s (it takes %s)" % (
+                name, kind, ", ".join(wrong), ", ".join(RULE_OPTIONS_OF[kind])))
         if kind == "direct" and not values.get("room_name"):
             raise ValueError("dispatch rule %r: type direct needs room_name" % name)
         inner = dict((f, values[f]) for f in ("room_name", "room_prefix", "pin")
@@ -415,7 +416,7 @@ class _DispatchRules(_Reconciler):
             for other_key, other in rules.items():
                 shared = sorted(match_keys(rule) & match_keys(other))
                 if other_key != key and shared:
-                    _, trunk, caller, called = shared[0]
+                    trunk, caller, called = shared[0][1:]
                     raise LiveKitError(
                         "dispatch rule %r would take the calls of dispatch rule %r (%s): same trunk (%s), caller "
                         "(%s), called number (%s) and PIN; LiveKit allows one rule for each: change trunk_ids, "

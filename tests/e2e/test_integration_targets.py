@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import COLLECTIONS, COPY, ROOT, assert_no_secrets
 
 TARGETS = sorted(os.listdir(os.path.join(ROOT, "tests", "integration", "targets")))

@@ -9,12 +9,13 @@ command line. --url and --api-key fall back to LIVEKIT_URL and LIVEKIT_API_KEY.
 
 The bot writes --ready-file (JSON: room, identity, participant sid, published tracks) once it is
 connected and its tracks are published, then sends a tone and/or a moving picture until --seconds
-have passed, the server removes it, or it gets SIGTERM / SIGINT. --seconds is a hard bound:
-SIGALRM's default action ends the process even if the SDK hangs.
+have passed, the server removes it, or it gets SIGTERM / SIGINT. --seconds is a hard bound from
+the start of main(): SIGALRM's default action ends the process even if the SDK hangs.
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -22,7 +23,8 @@ import signal
 import sys
 import time
 
-from livekit import api, rtc
+# The livekit SDK, imported by main() once the alarm is set: loading libwebrtc takes about a second.
+api = rtc = None
 
 SAMPLE_RATE = 48000
 FRAME_MS = 10
@@ -129,24 +131,24 @@ async def run(args, deadline):
             write_json(args.ready_file, {"room": args.room, "identity": args.identity,
                                          "participant_sid": room.local_participant.sid, "tracks": tracks})
         print("ready: %s" % json.dumps(tracks), flush=True)
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done.wait(), timeout=max(0.0, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            pass
     finally:
         for task in senders:
             task.cancel()
         # Leave cleanly when there is time left; the alarm covers a hanging disconnect.
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(room.disconnect(), timeout=2)
-        except Exception:  # noqa: S110 - leaving anyway
-            pass
 
 
 def main(argv=None):
+    global api, rtc
+    started = time.monotonic()
     args = parse_args(argv)
-    signal.alarm(max(1, int(math.ceil(args.seconds))))  # the hard bound: default action ends the process
-    deadline = time.monotonic() + max(0.5, args.seconds - 3)  # leave time for a clean disconnect
+    signal.setitimer(signal.ITIMER_REAL, args.seconds)  # the hard bound: SIGALRM's default action ends the process
+    from livekit import api, rtc
+
+    deadline = started + args.seconds - min(3.0, args.seconds / 4)  # leave time for a clean disconnect
     try:
         asyncio.run(run(args, deadline))
     except Exception as e:
