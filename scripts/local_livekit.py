@@ -11,18 +11,17 @@ path of the key file: the secret stays in the key file).
 import argparse
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
-import string
 import subprocess
 import sys
 import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALPHABET = string.ascii_letters + string.digits
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "plugins", "module_utils"))
+from _token import generate_key_id, generate_secret  # noqa: E402 (the collection's own key generator)
 
 
 def pinned_version():
@@ -84,8 +83,7 @@ def start(args):
         with open(keys) as f:
             key = f.read().split(":", 1)[0].strip()
     else:
-        key = "API" + "".join(secrets.choice(ALPHABET) for _ in range(12))
-        secret = "".join(secrets.choice(ALPHABET) for _ in range(43))
+        key, secret = generate_key_id(), generate_secret()
         fd = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write("%s: %s\n" % (key, secret))

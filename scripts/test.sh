@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-export PATH="$(pwd)/.venv/bin:$PATH"
+PATH="$(pwd)/.venv/bin:$PATH"
+export PATH
 step() { printf '\n== %s\n' "$*"; }
 
 step "ruff"

@@ -18,7 +18,7 @@ description:
     (C(room_join: true), C(room: <room>)). LiveKit then allows the participant to publish, subscribe
     and send data. When O(grants) is set, it is used as given, with O(room) filled in."
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 options:
   identity:
     description:

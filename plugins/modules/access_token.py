@@ -21,7 +21,7 @@ description:
     nothing on the host or the server. Each run returns a new token.
   - To mint on the controller, use the P(rtcstack.livekit.access_token#lookup) lookup.
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
   - rtcstack.livekit.attributes
 attributes:

@@ -26,7 +26,7 @@ description:
     single- or double-quoted scalars, comments, blank lines, C(---)); other YAML is refused with the
     line number."
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
   - rtcstack.livekit.attributes
 attributes:

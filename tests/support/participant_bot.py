@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A real LiveKit participant for tests: joins a room with the real-time SDK and publishes media.
 
     participant_bot.py --url ws://127.0.0.1:7880 --api-key APIxxx --api-secret-file FILE \

@@ -154,7 +154,7 @@ def test_token_claims_errors(kwargs, message):
 
 
 def test_generated_key_ids_and_secrets():
-    ids = set(generate_key_id() for _ in range(200))
+    ids = set(generate_key_id() for dummy in range(200))
     assert len(ids) == 200
     for key in ids:
         assert key.startswith("API") and len(key) == 15 and all(c in KEY_ALPHABET for c in key)
