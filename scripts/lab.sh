@@ -11,7 +11,7 @@ if [ "${1:-}" = stop ]; then
 fi
 bash scripts/bootstrap.sh
 mkdir -p "$LAB_DIR"
-if ! curl -fs "http://127.0.0.1:${LAB_PORT:-7880}/" >/dev/null 2>&1; then
+if [ ! -f "$LAB_DIR/pids.json" ] || ! curl -fs "http://127.0.0.1:${LAB_PORT:-7880}/" >/dev/null 2>&1; then
   .venv/bin/python scripts/local_livekit.py start --dir "$LAB_DIR" --port "${LAB_PORT:-7880}" \
     --redis-port "${LAB_REDIS_PORT:-6380}" --keep-keys >/dev/null
 fi
