@@ -1,0 +1,66 @@
+"""Every Molecule scenario under molecule/ (real systemd hosts in root podman): converge,
+idempotence, verify. Scenarios whose name ends in ``_vm`` boot a qemu VM and are run separately
+(``make test-kernel``), not here."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import COLLECTIONS, ROOT, assert_no_secrets
+
+SCENARIOS_DIR = os.path.join(ROOT, "molecule")
+SCENARIOS = sorted(
+    s for s in (os.listdir(SCENARIOS_DIR) if os.path.isdir(SCENARIOS_DIR) else [])
+    if os.path.isfile(os.path.join(SCENARIOS_DIR, s, "molecule.yml")) and not s.endswith("_vm")
+)
+LOGS = os.path.join(ROOT, "tests", "output", "logs")
+
+
+@pytest.fixture(scope="module")
+def test_hosts_ready():
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "prepare"], check=True)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario(scenario, test_hosts_ready):
+    env = dict(os.environ, RTCSTACK_COLLECTIONS=COLLECTIONS, ANSIBLE_NOCOLOR="1", NO_COLOR="1", ANSIBLE_FORCE_COLOR="0",
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    env = dict((k, v) for k, v in env.items() if not k.startswith("LIVEKIT_"))
+    proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=1800, check=False)
+    os.makedirs(LOGS, exist_ok=True)
+    with open(os.path.join(LOGS, "molecule-%s.log" % scenario), "w") as f:
+        f.write(proc.stdout)
+    assert proc.returncode == 0, proc.stdout[-8000:]
+    assert_no_secrets(proc.stdout, scenario_secrets(scenario), "molecule scenario %s" % scenario)
+
+
+SECRET_WORDS = ("password", "secret", "api_keys", "auth_pass")
+
+
+def scenario_secrets(scenario):
+    """Secret values the scenario declares: values (>= 16 chars) under keys naming a password or secret."""
+    found = set()
+
+    def walk(node, secret=False):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                is_secret = secret or any(w in str(key).lower() for w in SECRET_WORDS)
+                if is_secret and isinstance(value, dict):
+                    found.update(str(v) for v in value.values() if isinstance(v, str))
+                walk(value, is_secret)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, secret)
+        elif secret and isinstance(node, str) and len(node) >= 16 and "{{" not in node:
+            found.add(node)
+
+    for folder, _dirs, files in os.walk(os.path.join(SCENARIOS_DIR, scenario)):
+        for name in files:
+            if name.endswith((".yml", ".yaml")):
+                with open(os.path.join(folder, name)) as f:
+                    for doc in yaml.safe_load_all(f):
+                        walk(doc)
+    return sorted(s for s in found if len(s) >= 16 and "{{" not in s)
