@@ -1,9 +1,13 @@
 # make lab   - the main job: a real LiveKit on loopback, converged with playbooks/lab_api.yml
 # make test  - every test (what CI runs)
-.PHONY: lab test stop
+# make test-roles - the Molecule scenarios of the roles on real systemd hosts (podman)
+.PHONY: lab test test-roles stop
 lab:
 	bash scripts/lab.sh
 test:
 	bash scripts/test.sh
 stop:
 	bash scripts/lab.sh stop
+test-roles:
+	RTCSTACK_ROLE_TESTS=1 bash scripts/bootstrap.sh
+	RTCSTACK_ROLE_TESTS=1 .venv/bin/pytest tests/e2e/test_molecule.py

@@ -38,13 +38,20 @@ pip_version=$(sed -n "s/^ *pip='\([0-9.]*\)',\?$/\1/p" .venv/lib/python3*/site-p
 mkdir -p "$HOME/.ansible/test/cache"
 cp scripts/get_pip_offline.py "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 
-server="$CACHE/livekit-$LIVEKIT_SERVER_VERSION/server"
-if [ ! -x "$server" ]; then
-  echo "bootstrap: building livekit-server $LIVEKIT_SERVER_VERSION with go install (a few minutes)"
-  GOPATH="$CACHE/go" GOBIN="$CACHE/livekit-$LIVEKIT_SERVER_VERSION" CGO_ENABLED=0 \
-    go install "github.com/livekit/livekit-server/cmd/server@$LIVEKIT_SERVER_VERSION"
+build_server() {
+  local version=$1
+  if [ ! -x "$CACHE/livekit-$version/server" ]; then
+    echo "bootstrap: building livekit-server $version with go install (a few minutes)"
+    GOPATH="$CACHE/go" GOBIN="$CACHE/livekit-$version" CGO_ENABLED=0 \
+      go install "github.com/livekit/livekit-server/cmd/server@$version"
+  fi
+  "$CACHE/livekit-$version/server" --version
+}
+build_server "$LIVEKIT_SERVER_VERSION"
+if [ "${RTCSTACK_ROLE_TESTS:-}" = 1 ]; then
+  build_server "$LIVEKIT_SERVER_PREVIOUS_VERSION"
+  bash scripts/testhosts.sh prepare
 fi
-"$server" --version
 
 # ansible and ansible-test load the collection from a copy at
 # $CACHE/collections/ansible_collections/rtcstack/livekit (scripts/sync-collection.sh refreshes it).

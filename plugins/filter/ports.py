@@ -21,7 +21,6 @@ import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.six import string_types
 
 PROTOCOLS = ("tcp", "udp")
 SPECIAL_SOURCES = ("any", "private")
@@ -33,7 +32,7 @@ DEFAULT_PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
 
 def _label(entry, index):
-    if isinstance(entry, dict) and isinstance(entry.get("name"), string_types) and entry.get("name"):
+    if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry.get("name"):
         return "port entry %d (%s)" % (index, entry["name"])
     return "port entry %d" % index
 
@@ -44,9 +43,9 @@ def _parse_port(value):
         raise ValueError("port must be an int or an 'a-b' range, not a boolean")
     if isinstance(value, int):
         start = end = value
-    elif isinstance(value, string_types) and INT_RE.match(value):
+    elif isinstance(value, str) and INT_RE.match(value):
         start = end = int(value)
-    elif isinstance(value, string_types) and RANGE_RE.match(value):
+    elif isinstance(value, str) and RANGE_RE.match(value):
         start, end = (int(x) for x in RANGE_RE.match(value).groups())
     else:
         raise ValueError("port must be an int or an 'a-b' range (like 50000-60000), got %r" % (value,))
@@ -59,7 +58,7 @@ def _parse_port(value):
 
 
 def _source_problem(source):
-    if not isinstance(source, string_types) or not source.strip():
+    if not isinstance(source, str) or not source.strip():
         return "from must be any, private, an address/CIDR or a group name, got %r" % (source,)
     source = source.strip()
     if source in SPECIAL_SOURCES or GROUP_RE.match(source):
@@ -96,7 +95,7 @@ def port_problems(entries):
             problems.append("%s: unknown keys %s (allowed: name, proto, port, from, owner)"
                             % (label, ", ".join(map(str, unknown))))
         name = entry.get("name")
-        if not isinstance(name, string_types) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.match(name):
             problems.append("%s: name must be 1-64 characters of letters, digits, '_', '.', ':', '-', got %r" % (label, name))
         proto = entry.get("proto")
         if proto not in PROTOCOLS:
@@ -116,7 +115,7 @@ def port_problems(entries):
             if problem:
                 problems.append("%s: %s" % (label, problem))
         owner = entry.get("owner")
-        if owner is not None and (not isinstance(owner, string_types) or not owner):
+        if owner is not None and (not isinstance(owner, str) or not owner):
             problems.append("%s: owner must be a non-empty string, got %r" % (label, owner))
     return problems
 

@@ -42,9 +42,10 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Put the Redis block into the LiveKit configuration
+# The livekit_server role does this by default for its variable livekit_server_redis.
+- name: Build LiveKit's Redis block
   ansible.builtin.set_fact:
-    livekit_server_config_redis: "{{ groups['livekit_redis'] | rtcstack.livekit.redis_block(hostvars, password=redis_password) }}"
+    livekit_server_redis: "{{ groups['livekit_redis'] | rtcstack.livekit.redis_block(hostvars, password=redis_password) }}"
   no_log: true
 
 # Standalone:  {"address": "10.0.0.5:6379", "password": "..."}

@@ -29,7 +29,7 @@ description:
     Diffs never contain it.
   - The bulk form O(ingresses) reads the server's ingresses with one list call.
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
   - rtcstack.livekit.connection
   - rtcstack.livekit.attributes
@@ -111,7 +111,7 @@ options:
       - H264_1080P_30FPS_1_LAYER_HIGH_MOTION
   reveal_stream_key:
     description:
-      - Return the stream keys in RV(ingress.stream_key) and RV(ingresses[].stream_key) instead of a mask.
+      - Return the stream keys in RV(ingress.stream_key) and in the items of RV(ingresses) instead of a mask.
       - The task must then set C(no_log=true), or the keys end up in the output and logs.
     type: bool
     default: false
@@ -239,6 +239,28 @@ ingress:
       O(reveal_stream_key=true). Empty when the ingress is absent.
   returned: when O(name) is given
   type: dict
+  contains:
+    ingress_id:
+      description: Id the server gave the ingress (C(IN_...)); empty in check mode for a new ingress.
+      type: str
+    name:
+      description: Name of the ingress.
+      type: str
+    stream_key:
+      description:
+        - Key encoders use with RV(ingress.url) (RTMP, WHIP); C(********) unless O(reveal_stream_key=true);
+          empty for an URL input.
+      type: str
+    url:
+      description:
+        - Where encoders publish to (RTMP, WHIP), or the source of an URL input. See the notes.
+      type: str
+    input_type:
+      description: V(RTMP_INPUT), V(WHIP_INPUT) or V(URL_INPUT).
+      type: str
+    state:
+      description: State of the stream, for example C(status=ENDPOINT_PUBLISHING) while it is live.
+      type: dict
   sample:
     ingress_id: IN_qwsoNNiJhtzV
     name: stage-obs
@@ -286,8 +308,8 @@ actions:
       fields: [enabled, participant_name]
 """
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError  # noqa: E402
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (  # noqa: E402
+from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
     _Reconciler,
     client_for,
     livekit_module,
@@ -417,7 +439,8 @@ class _Ingresses(_Reconciler):
     def create(self, name, desired):
         body = dict(request(desired), name=name)
         try:
-            # Not retried on 503: a create the server did finish would leave two ingresses with one name.
+            # Not retried after a 503 or a timeout: a create the server did finish would leave two
+            # ingresses with one name.
             return self.client.call("Ingress", "CreateIngress", body, retry_unavailable=False)
         except LiveKitError as e:
             if e.code == "unavailable" and desired.get("input_type") == "url":

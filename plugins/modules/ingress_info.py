@@ -15,7 +15,7 @@ description:
   - An ingress that does not exist is simply not in the result; the module never fails because of it.
   - Stream keys are secrets and show as C(********) unless O(reveal_stream_key=true).
 author:
-  - rtcstack.livekit contributors
+  - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
   - rtcstack.livekit.connection
   - rtcstack.livekit.attributes
@@ -24,7 +24,7 @@ extends_documentation_fragment:
 options:
   names:
     description:
-      - Only the ingresses with these names.
+      - Only the ingresses with these names. All ingresses when omitted or empty.
     type: list
     elements: str
   room_name:
@@ -95,8 +95,8 @@ ingresses:
         room_id: RM_PUpSyFrvrjGt
 """
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError  # noqa: E402
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (  # noqa: E402
+from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
     MASK,
     client_for,
     livekit_module,
@@ -127,7 +127,7 @@ def find(client, names, room_name, ingress_id, reveal):
         raise
     found = []
     for item in items:
-        if names is not None and item.get("name") not in names:
+        if names and item.get("name") not in names:
             continue
         if room_name and item.get("room_name") != room_name:
             continue

@@ -1,6 +1,7 @@
 """Every Molecule scenario under molecule/ (real systemd hosts in root podman): converge,
-idempotence, verify. Scenarios whose name ends in ``_vm`` boot a qemu VM and are run separately
-(``make test-kernel``), not here."""
+idempotence, verify. Run by ``make test-roles`` (RTCSTACK_ROLE_TESTS=1); not yet part of
+``make test`` / CI while the roles milestone is in progress (docs/testing.md). Scenarios whose name
+ends in ``_vm`` boot a qemu VM and are not run here."""
 
 import os
 import subprocess
@@ -16,6 +17,12 @@ SCENARIOS = sorted(
     if os.path.isfile(os.path.join(SCENARIOS_DIR, s, "molecule.yml")) and not s.endswith("_vm")
 )
 LOGS = os.path.join(ROOT, "tests", "output", "logs")
+
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("RTCSTACK_ROLE_TESTS") != "1",
+    reason="role scenarios run with `make test-roles` (RTCSTACK_ROLE_TESTS=1), not yet in CI",
+)
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,7 @@ def parse_args(argv=None):
     p.add_argument("--publish", choices=["audio", "video", "both", "none"], default="audio")
     p.add_argument("--seconds", type=float, default=60.0, help="hard upper bound of the run time")
     p.add_argument("--ready-file", help="written once connected and published")
+    p.add_argument("--result-file", help="written on exit: how long the bot stayed and who ended it")
     args = p.parse_args(argv)
     if args.api_secret_file:
         with open(args.api_secret_file) as f:
@@ -113,12 +114,19 @@ async def publish(room, kind):
 async def run(args, deadline):
     room = rtc.Room()
     done = asyncio.Event()
-    room.on("disconnected", lambda *_: done.set())
+    outcome = {"disconnected_by_server": False, "connected_seconds": 0.0}
+
+    def on_disconnected(*_):
+        outcome["disconnected_by_server"] = not outcome.get("leaving", False)
+        done.set()
+
+    room.on("disconnected", on_disconnected)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, done.set)
 
     await asyncio.wait_for(room.connect(args.url, join_token(args)), timeout=max(1.0, deadline - time.monotonic()))
+    connected_at = time.monotonic()
     kinds = {"audio": ["audio"], "video": ["video"], "both": ["audio", "video"], "none": []}[args.publish]
     tracks, senders = [], []
     try:
@@ -135,6 +143,11 @@ async def run(args, deadline):
     finally:
         for task in senders:
             task.cancel()
+        outcome["connected_seconds"] = round(time.monotonic() - connected_at, 1)
+        outcome["leaving"] = True
+        if args.result_file:
+            write_json(args.result_file, {"disconnected_by_server": outcome["disconnected_by_server"],
+                                          "connected_seconds": outcome["connected_seconds"], "ended_at": time.time()})
         # Leave cleanly when there is time left; the alarm covers a hanging disconnect.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(room.disconnect(), timeout=2)
