@@ -1,6 +1,6 @@
 """Benchmark the ingress module against a real local livekit-server, and print a markdown table.
 
-    .venv/bin/python benchmarks/bulk_ingress.py [--count 500] [--reps 3] [--tasks 20]
+    .venv/bin/python benchmarks/bulk_ingress.py [--count 500] [--reps 3] [--uri-reps N] [--tasks 20]
                                                 [--port 22880] [--redis-port 22380] [--dir /tmp/bench-lk]
 
 Measures, each ``--reps`` times (the table shows medians):
@@ -21,6 +21,8 @@ import argparse
 import datetime
 import json
 import os
+import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -70,15 +72,26 @@ class Runner:
                         PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
 
     def play(self, playbook):
-        """Run ``playbook``; return (wall seconds, [(task name, seconds, changed)])."""
+        """Run ``playbook``; return (wall seconds, [(task name, seconds, changed)], CPU seconds of all processes)."""
         argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
                 "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "@" + self.vars_file, playbook]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
-        proc = subprocess.run(argv, env=self.env, cwd=self.workdir, capture_output=True, text=True, check=False)
+        proc = subprocess.Popen(argv, env=self.env, cwd=self.workdir, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            stdout, stderr = proc.communicate()
+        except BaseException:
+            # Interrupted: stop ansible-playbook and its workers too.
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+            raise
         wall = time.monotonic() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         if proc.returncode != 0:
-            raise SystemExit("%s failed:\n%s\n%s" % (playbook, proc.stdout[-4000:], proc.stderr[-2000:]))
-        report = json.loads(proc.stdout[proc.stdout.index("{"):])
+            raise SystemExit("%s failed:\n%s\n%s" % (playbook, stdout[-4000:], stderr[-2000:]))
+        report = json.loads(stdout[stdout.index("{"):])
         tasks = []
         for play in report["plays"]:
             for task in play["tasks"]:
@@ -86,7 +99,7 @@ class Runner:
                 seconds = (parse_time(duration["end"]) - parse_time(duration["start"])).total_seconds()
                 changed = any(h.get("changed") for h in task["hosts"].values())
                 tasks.append((task["task"]["name"], seconds, changed))
-        return wall, tasks
+        return wall, tasks, cpu
 
 
 def api(info):
@@ -101,26 +114,31 @@ def delete_all_ingresses(client):
         client.call("Ingress", "DeleteIngress", {"ingress_id": item["ingress_id"]})
 
 
-def overhead_playbook(path, tasks):
-    """``tasks`` tasks of each single-object module, after one warm-up task."""
-    kinds = [
-        ("ping", "ansible.builtin.ping: {}"),
-        ("room_info", "rtcstack.livekit.room_info:\n        names: [bench-room]"),
-        ("ingress_info", "rtcstack.livekit.ingress_info:\n        names: [bench-one]"),
-        ("ingress", "rtcstack.livekit.ingress:\n        name: bench-one\n        input_type: rtmp\n"
-                    "        participant_identity: bench"),
-    ]
+KINDS = [
+    ("ping", "ansible.builtin.ping: {}"),
+    ("room_info", "rtcstack.livekit.room_info:\n        names: [bench-room]"),
+    ("ingress_info", "rtcstack.livekit.ingress_info:\n        names: [bench-one]"),
+    ("ingress", "rtcstack.livekit.ingress:\n        name: bench-one\n        input_type: rtmp\n"
+                "        participant_identity: bench"),
+]
+
+
+def overhead_playbook(path, tasks, kinds):
+    """``tasks`` tasks of each of ``kinds`` (interleaved, so that a change of machine load hits every
+    kind alike), after one warm-up task when there are several kinds."""
     lines = ["---", "- name: Per-task time of single-object tasks", "  hosts: localhost", "  gather_facts: false",
              "  module_defaults:", "    group/rtcstack.livekit.livekit:", '      url: "{{ lk_url }}"',
-             '      api_key: "{{ lk_api_key }}"', '      api_secret: "{{ lk_api_secret }}"', "  tasks:",
-             "    - name: warm-up", "      ansible.builtin.ping: {}"]
-    # Interleaved, so that a change of machine load hits every kind alike.
+             '      api_key: "{{ lk_api_key }}"', '      api_secret: "{{ lk_api_secret }}"', "  tasks:"]
+    if len(kinds) > 1:
+        lines += ["    - name: warm-up", "      ansible.builtin.ping: {}"]
     for i in range(tasks):
         for kind, body in kinds:
             lines += ["    - name: %s %d" % (kind, i), "      " + body]
+    if not tasks:
+        lines[-1] += " []"
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
-    return [kind for kind, body in kinds]
+    return path
 
 
 def import_costs(collections, runs=5):
@@ -153,11 +171,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--uri-reps", type=int, help="repetitions of the slow uri loop (default: --reps)")
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--port", type=int, default=22880)
     parser.add_argument("--redis-port", type=int, default=22380)
     parser.add_argument("--dir", default="/tmp/bench-lk")
     args = parser.parse_args(argv)
+    uri_reps = max(1, min(args.reps, args.uri_reps or args.reps))
+    # A SIGTERM ends the run through the finally below, which stops the servers.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
 
     load_before = os.getloadavg()[0]
     collections = sync_collection()
@@ -181,42 +203,53 @@ def main(argv=None):
                     "    - name: One ping\n      ansible.builtin.ping: {}\n")
         rows = {"first": [], "noop": [], "uri": [], "ping": []}
         for rep in range(args.reps):
-            wall, tasks = runner.play(baseline)
+            wall, tasks, cpu = runner.play(baseline)
             rows["ping"].append((wall, tasks[0][1]))
             delete_all_ingresses(client)
-            wall, tasks = runner.play(bulk)
+            wall, tasks, cpu = runner.play(bulk)
             assert tasks[0][2], "the first converge reported no change"
             rows["first"].append((wall, tasks[0][1]))
-            wall, tasks = runner.play(bulk)
+            wall, tasks, cpu = runner.play(bulk)
             assert not tasks[0][2], "the no-op rerun reported a change"
             rows["noop"].append((wall, tasks[0][1]))
             start = time.monotonic()
             client.call("Ingress", "ListIngress", {})
             list_call = time.monotonic() - start
             delete_all_ingresses(client)
-            wall, tasks = runner.play(uri)
-            rows["uri"].append((wall, tasks[0][1]))
-            made = len(client.call("Ingress", "ListIngress", {}).get("items") or [])
-            assert made == args.count, "the uri loop made %d ingresses" % made
-            print("rep %d: first %.2f s, no-op %.2f s, uri loop %.2f s (wall); ListIngress of %d: %.3f s"
-                  % (rep + 1, rows["first"][-1][0], rows["noop"][-1][0], rows["uri"][-1][0], args.count,
-                     list_call), file=sys.stderr)
+            if rep < uri_reps:
+                wall, tasks, cpu = runner.play(uri)
+                rows["uri"].append((wall, tasks[0][1]))
+                made = len(client.call("Ingress", "ListIngress", {}).get("items") or [])
+                assert made == args.count, "the uri loop made %d ingresses" % made
+            print("rep %d: first %.2f s, no-op %.2f s, uri loop %s (wall); ListIngress of %d: %.3f s; load %.1f"
+                  % (rep + 1, rows["first"][-1][0], rows["noop"][-1][0],
+                     fmt(rows["uri"][-1][0]) if rep < uri_reps else "skipped", args.count, list_call,
+                     os.getloadavg()[0]), file=sys.stderr)
         delete_all_ingresses(client)
 
         # One room and one ingress for the single-object tasks.
         client.call("RoomService", "CreateRoom", {"name": "bench-room", "empty_timeout": 3600})
         client.call("Ingress", "CreateIngress", {"name": "bench-one", "input_type": "RTMP_INPUT",
                                                  "participant_identity": "bench"})
-        playbook = os.path.join(workdir, "overhead.yml")
-        kinds = overhead_playbook(playbook, args.tasks)
+        mixed = overhead_playbook(os.path.join(workdir, "overhead.yml"), args.tasks, KINDS)
+        # CPU time is less sensitive than wall time to other work on the machine: one playbook per
+        # kind, minus a playbook without tasks, divided by the number of tasks.
+        empty = overhead_playbook(os.path.join(workdir, "empty.yml"), 0, KINDS[:1])
+        alone = dict((kind, overhead_playbook(os.path.join(workdir, "only-%s.yml" % kind), args.tasks,
+                                              [(kind, body)])) for kind, body in KINDS)
+        kinds = [kind for kind, body in KINDS]
         per_task = dict((k, []) for k in kinds)
+        per_task_cpu = dict((k, []) for k in kinds)
         walls = []
         for _rep in range(args.reps):
-            wall, tasks = runner.play(playbook)
+            wall, tasks, cpu = runner.play(mixed)
             walls.append(wall)
             for name, seconds, changed in tasks[1:]:
                 assert not changed, "%s changed something" % name
                 per_task[name.rsplit(" ", 1)[0]].append(seconds)
+            base = runner.play(empty)[2]
+            for kind in kinds:
+                per_task_cpu[kind].append((runner.play(alone[kind])[2] - base) / args.tasks)
         delete_all_ingresses(client)
         imports = import_costs(collections)
     finally:
@@ -225,9 +258,9 @@ def main(argv=None):
     med = dict((k, (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v))) for k, v in rows.items())
     ping = statistics.median(per_task["ping"])
     noop_wall, uri_wall = med["noop"][0], med["uri"][0]
-    print("\n%d ingresses, %d repetitions, medians; wall = whole ansible-playbook run, task = the task alone "
+    print("\n%d ingresses, %d repetitions (uri loop: %d), medians; wall = whole ansible-playbook run, task = the task alone "
           "(ansible.posix.json callback). livekit-server and redis on loopback, %d CPUs, load average %.1f "
-          "before and %.1f after.\n" % (args.count, args.reps, os.cpu_count(), load_before, os.getloadavg()[0]))
+          "before and %.1f after.\n" % (args.count, args.reps, uri_reps, os.cpu_count(), load_before, os.getloadavg()[0]))
     print("| measurement | wall | task | target | met |")
     print("| --- | --- | --- | --- | --- |")
     print("| baseline: ansible-playbook with one ping task, same vars | %s | %s | | |" % (
@@ -243,18 +276,22 @@ def main(argv=None):
         "yes" if ratio >= TARGETS["noop_vs_uri"] else "NO"))
     print("| uri loop / first converge | %.1fx | %.1fx | | |" % (
         uri_wall / med["first"][0], med["uri"][1] / med["first"][1]))
-    print("\nPer task, %d tasks of each in one playbook x %d runs (median of %d tasks); whole playbook median %s.\n"
-          % (args.tasks, args.reps, args.tasks * args.reps, fmt(statistics.median(walls))))
-    print("| task | per task | vs ping | target | met |")
-    print("| --- | --- | --- | --- | --- |")
+    print("\nPer task: wall from %d interleaved tasks of each in one playbook x %d runs (median of %d tasks; "
+          "whole playbook median %s); CPU (user+sys of ansible-playbook, its workers and the modules) from "
+          "a playbook of %d tasks of one kind minus a playbook without tasks, / %d, median of %d runs.\n"
+          % (args.tasks, args.reps, args.tasks * args.reps, fmt(statistics.median(walls)), args.tasks,
+             args.tasks, args.reps))
+    ping_cpu = statistics.median(per_task_cpu["ping"])
+    print("| task | wall per task | vs ping | CPU per task | vs ping | target | met (wall) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for kind in kinds:
-        value = statistics.median(per_task[kind])
+        value, cpu = statistics.median(per_task[kind]), statistics.median(per_task_cpu[kind])
         if kind == "ping":
-            print("| ansible.builtin.ping | %.3f s | 1.00x | | |" % value)
+            print("| ansible.builtin.ping | %.3f s | 1.00x | %.3f s | 1.00x | | |" % (value, cpu))
             continue
         ok = value / ping <= TARGETS["task_vs_ping"]
-        print("| rtcstack.livekit.%s (one object) | %.3f s | %.2fx | <= %.1fx | %s |" % (
-            kind, value, value / ping, TARGETS["task_vs_ping"], "yes" if ok else "NO"))
+        print("| rtcstack.livekit.%s (one object) | %.3f s | %.2fx | %.3f s | %.2fx | <= %.1fx | %s |" % (
+            kind, value, value / ping, cpu, cpu / ping_cpu, TARGETS["task_vs_ping"], "yes" if ok else "NO"))
     print("\nImport cost, `python -c 'import X'`, median of 5 fresh interpreters, bare interpreter subtracted.\n")
     print("| import | seconds | over bare interpreter |")
     print("| --- | --- | --- |")

@@ -12,7 +12,7 @@ def tcp(port):
     s.bind(("0.0.0.0", port))
     s.listen(16)
     while True:
-        conn, _ = s.accept()
+        conn, dummy = s.accept()
         conn.sendall(b"ok\n")
         conn.close()
 
