@@ -1,0 +1,254 @@
+"""Aggregation, gates, comparison and the HTML report of load test results (_load_report.py).
+
+Inputs are three generators of one run: two ``webrtc`` engines and one ``lk`` engine whose result is
+parsed from the lk fixture (shaped from lk's source, see tests/unit/fixtures/lk/README.md). Expected
+percentiles and sums are worked out by hand in the comments.
+"""
+
+import copy
+import json
+import os
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from ansible_collections.rtcstack.livekit.plugins.module_utils._load_lk import parse_lk_output
+from ansible_collections.rtcstack.livekit.plugins.module_utils._load_report import (
+    ReportError,
+    compare,
+    gates,
+    merge,
+    percentile,
+    redact,
+    render_html,
+    report_json,
+)
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "lk")
+T0 = 1795000000.0
+URL = "wss://sfu1.example.com"
+LEAKY = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJnZW4xIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+
+def webrtc(host, subscribe, received, lost, skew, cpu, extra_errors=()):
+    """A webrtc generator result: 120 s run, timeline every 10 s, SFU sampled every 10 s."""
+    started = T0 + skew
+    timeline, server = [], []
+    for i in range(13):
+        t = started + 10 * i
+        timeline.append(dict(t=t, connected=50, bitrate_kbps=9000.0 + 100 * i,
+                             packets_received=received * i // 12, packets_lost=lost * i // 12))
+    for i, c in enumerate(cpu):
+        server.append(dict(t=T0 + 10 * i, url=URL, participants=100.0 + i, rooms=2.0, cpu_seconds=c,
+                           memory_bytes=1.0e9 + 1e7 * i, packets_in=None, packets_out=None, bytes_in=None, bytes_out=None))
+    return {
+        "schema": 1, "host": host, "engine": "webrtc",
+        "plan": dict(rooms=["r1", "r2"], participants=50, publishers=5, video_publishers=3, audio_publishers=5,
+                     subscribers=45, resolution="720p", codec="vp8", simulcast=True, join_rate=10.0, duration=120.0),
+        "start_at": T0, "started_at": started, "skew_s": skew, "ended_at": started + 120.0,
+        "participants": {"planned": 50, "connected": 50, "failed": 0},
+        "join_ms": [float(v) for v in range(100, 150)], "subscribe_ms": subscribe,
+        "subscribe_from": "published_or_joined",
+        "tracks": {"published": 8, "expected_subscriptions": 360, "subscribed": 360},
+        "bytes_received": 15000000 * 12, "packets_received": received, "packets_lost": lost,
+        "jitter_ms": [3.0, 4.0, 5.0], "timeline": timeline, "server_samples": server,
+        "errors": list(extra_errors), "complete": True,
+        "api_secret": "must-not-pass-through", "token": LEAKY,
+    }
+
+
+def lk_result():
+    with open(os.path.join(FIXTURES, "run_ok.txt"), encoding="utf-8") as f:
+        text = f.read()
+    plan = dict(rooms=["rt-load-a"], participants=6, publishers=2, video_publishers=2, audio_publishers=2,
+                subscribers=4, resolution="high", codec="h264", simulcast=True, join_rate=5.0, duration=120.0)
+    return parse_lk_output(text, plan=plan, host="gen3", start_at=T0, started_at=T0 + 0.2, ended_at=T0 + 120.2)
+
+
+SUB_A = [40.0, 35.0, 52.0, 61.0, 47.0, 90.0, 38.0, 44.0, 120.0, 55.0]
+SUB_B = [30.0, 42.0, 36.0, 48.0, 200.0, 51.0, 39.0, 45.0, 66.0, 41.0]
+
+
+def results():
+    return [
+        webrtc("gen1", SUB_A, 100000, 50, 0.05, [100.0, 115.0, 139.0]),
+        webrtc("gen2", SUB_B, 80000, 150, -0.12, [100.0, 115.0, 139.0],
+               extra_errors=["Sub 7: join failed: token=%s" % LEAKY]),
+        lk_result(),
+    ]
+
+
+def test_percentile_nearest_rank():
+    values = [float(v) for v in range(1, 11)]
+    assert percentile(values, 50) == 5.0   # rank ceil(5.0) = 5
+    assert percentile(values, 90) == 9.0   # rank ceil(9.0) = 9
+    assert percentile(values, 99) == 10.0  # rank ceil(9.9) = 10
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) is None
+
+
+def test_merge_multi_host():
+    s = merge(results())
+    assert s["hosts"] == ["gen1", "gen2", "gen3"]
+    assert s["engines"] == ["lk", "webrtc"]
+    # 20 subscribe times sorted: 30 35 36 38 39 40 41 42 44 45 | 47 48 51 52 55 61 66 90 120 200
+    # p50 rank 10 -> 45; p90 rank 18 -> 90; p99 rank ceil(19.8) = 20 -> 200
+    assert s["subscribe_ms"]["count"] == 20
+    assert (s["subscribe_ms"]["p50"], s["subscribe_ms"]["p90"], s["subscribe_ms"]["p99"]) == (45.0, 90.0, 200.0)
+    # join: 100..149 twice (100 values): p50 rank 50 -> 124, p90 rank 90 -> 144, p99 rank 99 -> 149
+    assert (s["join_ms"]["p50"], s["join_ms"]["p90"], s["join_ms"]["p99"]) == (124.0, 144.0, 149.0)
+    assert s["participants"] == {"planned": 106, "connected": 106, "failed": 0}
+    # packets: 100000 + 80000 + 51784 (lk fixture) received; 50 + 150 + 3 lost
+    assert s["packets_received"] == 231784 and s["packets_lost"] == 203
+    assert s["loss_pct"] == round(100.0 * 203 / (231784 + 203), 4)
+    # rooms: r1, r2 (shared by gen1 and gen2) + rt-load-a
+    assert s["rooms"] == 3
+    # webrtc: 180 MB in 120 s = 12000 kbps each; lk: 10.7 Mbit/s printed
+    assert s["bitrate_kbps"]["per_generator"] == {"gen1": 12000.0, "gen2": 12000.0, "gen3": 10700.0}
+    assert s["bitrate_kbps"]["total"] == 34700.0
+    # started_at: T0+0.05, T0-0.12, T0+0.2 -> spread 0.32; max |skew| 0.2
+    assert s["start_skew"] == {"started_at_spread_s": 0.32, "max_abs_skew_s": 0.2}
+    # the same SFU sampled by two generators at the same times counts once; cores 15/10 and 24/10
+    server = s["servers"][URL]
+    assert server["samples"] == 3 and server["max_cpu_cores"] == 2.4
+    assert server["max_participants"] == 102.0 and server["max_rooms"] == 2.0 and server["max_memory_bytes"] == 1.02e9
+    assert s["errors"]["count"] == 1
+    assert s["not_measured"]["subscribe_ms"] == ["gen3"]
+    gen2 = [g for g in s["generators"] if g["host"] == "gen2"][0]
+    assert gen2["subscribe_ms"]["p99"] == 200.0 and gen2["loss_pct"] == round(100.0 * 150 / 80150, 4)
+
+
+def test_no_secret_passes_through():
+    s = merge(results())
+    text = report_json(s, results(), [], None) + render_html(s, results())
+    assert "must-not-pass-through" not in text
+    assert LEAKY not in text
+    assert "api_secret" not in text
+    assert "token=<token>" in text  # the JWT is masked
+    assert "abc.def" not in redact("Authorization: Bearer abc.def")
+    assert redact("wss://sfu/rtc?access_token=abc&x=1") == "wss://sfu/rtc?access_token=<redacted>&x=1"
+    assert redact('api_secret: "s3cr3t value"') == "api_secret: <redacted>"
+    assert redact("join took 41 ms") == "join took 41 ms"
+
+
+def test_gates_pass_and_fail():
+    s = merge(results())
+    passing = gates(s, max_loss_pct=0.5, max_subscribe_p99_ms=250, max_failed_joins=0, min_bitrate_kbps=30000)
+    assert [g["passed"] for g in passing] == [True, True, True, True]
+    failing = gates(s, max_loss_pct=0.05, max_subscribe_p99_ms=150, max_failed_joins=0, min_bitrate_kbps=40000)
+    by = dict((g["gate"], g) for g in failing)
+    assert by["max_loss_pct"]["passed"] is False and "exceeds" in by["max_loss_pct"]["message"]
+    assert by["max_subscribe_p99_ms"]["passed"] is False and by["max_subscribe_p99_ms"]["value"] == 200.0
+    assert by["max_failed_joins"]["passed"] is True
+    assert by["min_bitrate_kbps"]["passed"] is False and "below" in by["min_bitrate_kbps"]["message"]
+    with pytest.raises(ReportError, match="unknown gate"):
+        gates(s, max_lossy=1)
+
+
+def test_gate_on_a_value_lk_does_not_measure_fails():
+    s = merge([lk_result()])
+    g = gates(s, max_subscribe_p99_ms=1000)[0]
+    assert g["passed"] is False and "not measured" in g["message"]
+
+
+def test_compare_flags_regressions_only():
+    base = merge(results())
+    same = compare(merge(results()), base, 10)
+    assert same == []
+    worse_results = results()
+    worse_results[0]["subscribe_ms"] = [v * 1.5 for v in SUB_A]  # 120 -> 180 ms; p99 stays 200 (gen2)
+    worse_results[1]["subscribe_ms"] = [v * 1.2 for v in SUB_B]  # p99 200 -> 240: +20 %
+    worse_results[1]["packets_lost"] = 600
+    worse_results[1]["participants"] = {"planned": 50, "connected": 48, "failed": 2}
+    worse = merge(worse_results)
+    metrics = sorted(r["metric"] for r in compare(worse, base, 10))
+    assert metrics == ["failed_joins", "loss_pct", "subscribe_p99_ms"]
+    # +20 % p99 is within a 25 % tolerance
+    assert "subscribe_p99_ms" not in [r["metric"] for r in compare(worse, base, 25)]
+    # bitrate down
+    less = results()
+    less[0]["bytes_received"] //= 2
+    assert [r["metric"] for r in compare(merge(less), base, 10)] == ["bitrate_kbps"]
+    # the baseline may be the whole JSON report
+    assert compare(worse, json.loads(report_json(base, results(), [], None)), 10)
+    with pytest.raises(ReportError, match="baseline"):
+        compare(worse, {"foo": 1}, 10)
+
+
+class Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.titles, self.svg_titles, self._in = [], [], [], None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self._in = tag
+        if tag in ("script", "link", "img", "iframe"):
+            raise AssertionError("external or active content: <%s>" % tag)
+        for k, v in attrs:
+            if k in ("src", "href") or (v and "http" in v and k != "xmlns"):
+                raise AssertionError("external reference %s=%s" % (k, v))
+
+    def handle_data(self, data):
+        if self._in == "title":
+            self.svg_titles.append(data)
+
+
+def test_html_self_contained_with_plots():
+    rs = results()
+    rs[0]["host"] = "gen1<script>alert(1)</script>"
+    s = merge(rs)
+    page = render_html(s, rs, gates(s, max_loss_pct=0.05), compare(s, merge(results()), 10), name="medium & <b>")
+    c = Collector()
+    c.feed(page)
+    c.close()
+    assert c.tags.count("svg") == 4
+    for title in ("Subscribe time distribution", "Received bitrate over time", "Packet loss over time", "SFU CPU over time"):
+        assert title in c.svg_titles
+    assert page.count("<polyline") >= 5  # 3 bitrate lines (lk: none) ... at least gen1, gen2 bitrate + loss + CPU
+    assert "<rect" in page  # histogram bars
+    for points in re.findall(r'points="([^"]*)"', page):  # every line stays inside its plot frame
+        for xy in points.split():
+            x, y = map(float, xy.split(","))
+            assert 64 <= x <= 744 and 30 <= y <= 236, (x, y)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "medium &amp; &lt;b&gt;" in page
+    # the operators' columns
+    for col in ("scenario", "participants", "publishers (video)", "rooms", "duration", "result"):
+        assert "<th>%s</th>" % col in page
+    assert "subscribe p50 45 ms, p90 90 ms, p99 200 ms" in page
+    assert "FAIL" in page
+
+
+def test_html_for_lk_only_says_not_measured():
+    r = lk_result()
+    s = merge([r])
+    page = render_html(s, [r])
+    assert page.count("<svg") == 4
+    assert "not measured by engine(s) lk" in page
+    assert "subscribe time not measured" in page
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r.update(schema=2), "schema"),
+    (lambda r: r.pop("host"), "no host"),
+    (lambda r: r.update(packets_lost="many"), "must be a number"),
+])
+def test_bad_results_refused(mutate, message):
+    rs = results()
+    mutate(rs[1])
+    with pytest.raises(ReportError, match=message):
+        merge(rs)
+
+
+def test_duplicate_host_refused():
+    rs = results()
+    rs.append(copy.deepcopy(rs[0]))
+    with pytest.raises(ReportError, match="twice"):
+        merge(rs)
+
+
+def test_registered_task_results_are_unwrapped():
+    rs = [{"changed": True, "result": r} for r in results()]
+    assert merge(rs)["hosts"] == ["gen1", "gen2", "gen3"]
