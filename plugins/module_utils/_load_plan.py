@@ -11,6 +11,8 @@ microphone track only; a subscriber publishes nothing and subscribes to every tr
 
 from __future__ import annotations
 
+import json
+import os
 import re
 
 PLAN_FIELDS = ("rooms", "participants", "publishers", "video_publishers", "audio_publishers",
@@ -242,3 +244,14 @@ def result_plan(plan_slice):
     plan.update(room_names=plan_slice["room_names"], host_index=plan_slice["host_index"],
                 hosts_total=plan_slice["hosts_total"])
     return plan
+
+
+def write_json_atomic(path, data):
+    """Write ``data`` as JSON to ``path`` (mode 0600) through a temporary file and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, sort_keys=True)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

@@ -15,9 +15,7 @@ One participant's failure never ends the run: it is counted and written to ``err
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import os
 import random
 import re
 import socket
@@ -34,7 +32,11 @@ except ImportError:
     HAS_LIVEKIT = False
     LIVEKIT_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import parse_resolution, result_plan
+from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import (
+    parse_resolution,
+    result_plan,
+    write_json_atomic,
+)
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import mint_token, token_claims
 
 SCHEMA = 1
@@ -97,17 +99,6 @@ def tone_frame(sample_rate=SAMPLE_RATE, ms=AUDIO_FRAME_MS):
     samples = sample_rate * ms // 1000
     pcm = [int(6000 * math.sin(2 * math.pi * TONE_HZ * i / sample_rate)) for i in range(samples)]
     return samples, struct.pack("<%dh" % samples, *pcm)
-
-
-def write_json_atomic(path, data):
-    """Write ``data`` as JSON to ``path`` (mode 0600) through a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, sort_keys=True)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 class _Member:

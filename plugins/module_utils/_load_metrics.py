@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, rtcstack.livekit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Samples of livekit-server's Prometheus metrics during a load test.
+
+Private to this collection: the interface may change without notice. Standard library only.
+
+The metric names were read from livekit-server v1.13.5's ``/metrics`` (``prometheus: {port: N}``)
+with media flowing; a value the server does not export (yet) is ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+from ansible.module_utils.urls import open_url
+
+# result key -> (metric name, label filter); values of matching series are summed.
+SELECTED = {
+    "participants": ("livekit_participant_total", {}),
+    "rooms": ("livekit_room_total", {}),
+    "cpu_seconds": ("process_cpu_seconds_total", {}),
+    "memory_bytes": ("process_resident_memory_bytes", {}),
+    "packets_in": ("livekit_packet_total", {"direction": "incoming"}),
+    "packets_out": ("livekit_packet_total", {"direction": "outgoing"}),
+    "bytes_in": ("livekit_packet_bytes", {"direction": "incoming"}),
+    "bytes_out": ("livekit_packet_bytes", {"direction": "outgoing"}),
+    "packets_dropped": ("livekit_node_packet_total", {"type": "dropped"}),
+    "go_heap_bytes": ("go_memstats_heap_alloc_bytes", {}),
+    "go_goroutines": ("go_goroutines", {}),
+}
+
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$")
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
+
+
+def parse(text):
+    """{metric name: [(labels dict, value)]} from the Prometheus text exposition format."""
+    metrics = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _SAMPLE.match(line)
+        if not match:
+            continue
+        name, labels_text, value = match.groups()
+        labels = {}
+        if labels_text:
+            for label in _LABEL.finditer(labels_text):
+                labels[label.group(1)] = label.group(2).replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        metrics.setdefault(name, []).append((labels, number))
+    return metrics
+
+
+def select(metrics):
+    """The values the load test records, ``None`` for a metric the server did not export."""
+    values = {}
+    for key, (name, wanted) in SELECTED.items():
+        series = [v for labels, v in metrics.get(name, ()) if all(labels.get(k) == w for k, w in wanted.items())]
+        values[key] = sum(series) if series else None
+    return values
+
+
+def empty_sample(url, now=None):
+    sample = dict((key, None) for key in SELECTED)
+    sample.update(t=round(time.time() if now is None else now, 3), url=url)
+    return sample
+
+
+def fetch(url, timeout=5.0, validate_certs=True, ca_path=None):
+    response = open_url(url, timeout=timeout, validate_certs=validate_certs, ca_path=ca_path,
+                        http_agent="rtcstack.livekit", follow_redirects="safe")
+    return response.read().decode("utf-8", "replace")
+
+
+class Sampler:
+    """Reads every URL each ``interval`` seconds in a thread until ``stop()``; keeps the samples.
+
+    A URL that fails gives a sample of ``None`` values with ``error`` set; the first failure of each
+    URL is also listed in ``errors``.
+    """
+
+    def __init__(self, urls, interval=10.0, timeout=5.0, validate_certs=True, ca_path=None):
+        self.urls = list(urls or [])
+        self.interval = float(interval)
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.samples = []
+        self.errors = []
+        self._failed = set()
+        self._stop = threading.Event()
+        self._thread = None
+
+    def sample_once(self):
+        for url in self.urls:
+            now = time.time()
+            sample = empty_sample(url, now)
+            try:
+                sample.update(select(parse(fetch(url, self.timeout, self.validate_certs, self.ca_path))))
+            except Exception as e:  # a metrics endpoint never stops the load test
+                sample["error"] = "%s: %s" % (type(e).__name__, e)
+                if url not in self._failed:
+                    self._failed.add(url)
+                    self.errors.append("metrics %s: %s" % (url, sample["error"]))
+            self.samples.append(sample)
+
+    def _loop(self):
+        while True:
+            started = time.monotonic()
+            self.sample_once()
+            if self._stop.wait(max(0.0, self.interval - (time.monotonic() - started))):
+                return
+
+    def start(self):
+        if self.urls:
+            self._thread = threading.Thread(target=self._loop, name="metrics", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self):
+        """Stop, and take one last sample so the run's end is in the record."""
+        if self._thread is None:
+            return self.samples
+        self._stop.set()
+        self._thread.join(self.timeout * len(self.urls) + 5)
+        self.sample_once()
+        return self.samples

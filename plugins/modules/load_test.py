@@ -1,0 +1,475 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, rtcstack.livekit contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: load_test
+short_description: Run one load generator against a LiveKit server
+version_added: 0.2.0
+description:
+  - Joins this host's share of a load test plan to a LiveKit server as real WebRTC participants,
+    publishes synthetic media, subscribes, measures, and returns the result.
+  - A plan comes from a O(preset) (the operators' table), optionally scaled down with O(scale),
+    with any field given explicitly on top. With several generator hosts, each runs this module
+    with the same plan, the same O(start_at), O(hosts_total) and its own O(host_index); each host
+    computes its own share, so every participant runs on exactly one host.
+  - Before anything joins, the module makes one API call (CreateRoom for each room of its share,
+    ListRooms in check mode), so a wrong URL or secret fails within seconds.
+  - The rooms are created (get-or-create) with a short O(empty_timeout) so they close soon after the
+    test. Nothing else on the server is changed. The module reports RV(changed) as V(false) - it
+    observes the server, and the rooms it joins are ephemeral.
+  - The V(webrtc) engine runs an asyncio event loop inside the module (a generator is inherently
+    concurrent); the collection's other modules run none. See C(docs/load-testing.md) for the
+    measurements and their definitions.
+author:
+  - rtcstack.livekit contributors (@rtcstack)
+extends_documentation_fragment:
+  - rtcstack.livekit.connection
+  - rtcstack.livekit.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Validates the plan, probes the server with one read-only call and returns the plan of this
+        host without joining.
+  diff_mode:
+    support: none
+options:
+  mode:
+    description:
+      - V(run) runs the plan and returns the measurements.
+      - V(smoke) runs the V(smoke) preset (one publisher of audio and video, one subscriber, 10 s)
+        and fails unless media flowed as expected - every participant joined, the publisher sent, and
+        the subscriber received both its audio and its video track. Use it after every deploy.
+    type: str
+    choices: [run, smoke]
+    default: run
+  engine:
+    description:
+      - V(webrtc) runs participants with the C(livekit) Python real-time SDK (needs the C(livekit)
+        package on the host that runs the module).
+      - V(lk) runs C(lk load-test) (the LiveKit CLI, O(lk_path)); it measures less (no join or
+        subscribe times, no jitter, no timeline).
+    type: str
+    choices: [webrtc, lk]
+    default: webrtc
+  lk_path:
+    description:
+      - The C(lk) binary for O(engine=lk), a name looked up in PATH or a path.
+    type: str
+    default: lk
+  preset:
+    description:
+      - The plan to start from. V(initial) 100 participants in 1 room, V(medium) 500 in 2, V(high)
+        1000 in 4, V(mega) 2500 in 10; 10% of them publish, half of those (150 of 250 for V(mega))
+        with video. V(smoke) is 1 publisher and 1 subscriber.
+      - Default V(initial), or V(smoke) with O(mode=smoke).
+    type: str
+    choices: [smoke, initial, medium, high, mega]
+  scale:
+    description:
+      - Multiply the preset's participants and publishers by this factor (for example V(0.02) for a
+        small lab), keeping at least one publisher and one subscriber in every room. Rooms are kept
+        unless there are too few participants for two in each.
+    type: float
+  rooms:
+    description: Number of rooms (overrides the preset).
+    type: int
+  participants:
+    description: Participants in all rooms together, publishers included.
+    type: int
+  publishers:
+    description:
+      - Participants that publish. Given alone, half of them (rounded up) publish video.
+    type: int
+  video_publishers:
+    description: Publishers that send a camera track and a microphone track.
+    type: int
+  audio_publishers:
+    description: Publishers that send a microphone track only.
+    type: int
+  resolution:
+    description: Resolution of the synthetic camera track, C(WIDTHxHEIGHT).
+    type: str
+  codec:
+    description: Video codec of the camera tracks.
+    type: str
+    choices: [vp8, h264, vp9, av1]
+  simulcast:
+    description: Publish the camera tracks with simulcast layers.
+    type: bool
+  join_rate:
+    description:
+      - Participants joining per second, all generator hosts together (each host joins at
+        O(join_rate) / O(hosts_total)).
+    type: float
+  duration:
+    description:
+      - Seconds every participant stays after the last one of this host started to join.
+    type: float
+  room_prefix:
+    description:
+      - Rooms are named C(<room_prefix>-<n>); participant identities C(lt-<room>-<host index>-<n>).
+    type: str
+    default: loadtest
+  empty_timeout:
+    description: Seconds a room of the test stays open once empty.
+    type: int
+    default: 30
+  hosts_total:
+    description: Number of generator hosts that run this plan together.
+    type: int
+    default: 1
+  host_index:
+    description: Which share of the plan this host runs, from V(0) to O(hosts_total) - 1.
+    type: int
+    default: 0
+  host_name:
+    description:
+      - Name of this generator in the result, for example C({{ inventory_hostname }}). Default the
+        host's name.
+    type: str
+  start_at:
+    description:
+      - Epoch seconds at which every generator starts; the module sleeps until then and reports its
+        lateness as RV(result.skew_s). Default now. At most one day ahead and 60 s behind.
+    type: float
+  progress_path:
+    description:
+      - A JSON file (mode 0600) rewritten every O(progress_interval) seconds with the connected
+        participants, bitrate and loss so far; written through a temporary file and a rename.
+    type: path
+  progress_interval:
+    description: Seconds between progress samples (and timeline points).
+    type: float
+    default: 10
+  result_path:
+    description:
+      - Write the result as JSON to this file (mode 0600), also when the run fails.
+    type: path
+  metrics_urls:
+    description:
+      - Prometheus endpoints of the SFU nodes (C(http://node:6789/metrics)), read every
+        O(metrics_interval) seconds during the run; selected values are returned in
+        RV(result.server_samples). A failing endpoint is recorded, never fatal.
+    type: list
+    elements: str
+    default: []
+  metrics_interval:
+    description: Seconds between two reads of O(metrics_urls).
+    type: float
+    default: 10
+notes:
+  - The V(webrtc) engine connects with the SDK's own TLS stack; O(validate_certs) and O(ca_path)
+    apply to the API call and the metrics reads only.
+  - Never runs more than C(start_at) + join budget (participants / join rate + 30 s) + O(duration)
+    + 60 s; what was measured until then is returned with RV(result.complete=false).
+  - No token or secret is returned or written; participant tokens are minted on the generator and
+    live only in memory.
+seealso:
+  - module: rtcstack.livekit.room
+"""
+
+EXAMPLES = r"""
+- name: Smoke check after a deploy
+  rtcstack.livekit.load_test:
+    url: wss://livekit.example.com
+    api_key: "{{ livekit_api_key }}"
+    api_secret: "{{ livekit_api_secret }}"
+    mode: smoke
+
+- name: The operators' initial test on two generators, started together
+  rtcstack.livekit.load_test:
+    url: wss://livekit.example.com
+    api_key: "{{ livekit_api_key }}"
+    api_secret: "{{ livekit_api_secret }}"
+    preset: initial
+    hosts_total: "{{ groups['livekit_loadgen'] | length }}"
+    host_index: "{{ groups['livekit_loadgen'].index(inventory_hostname) }}"
+    host_name: "{{ inventory_hostname }}"
+    start_at: "{{ loadtest_start_at }}"  # e.g. set once: now(utc=true).timestamp() + 60
+    metrics_urls: "{{ groups['livekit_sfu'] | map('regex_replace', '^(.*)$', 'http://\\1:6789/metrics') }}"
+    progress_path: /var/tmp/loadtest-progress.json
+    result_path: /var/tmp/loadtest-result.json
+  register: loadtest
+
+- name: A lab-sized medium test (10 participants over 2 rooms)
+  rtcstack.livekit.load_test:
+    preset: medium
+    scale: 0.02
+    duration: 30
+"""
+
+RETURN = r"""
+plan:
+  description: This host's share of the plan (check mode).
+  returned: in check mode
+  type: dict
+  sample: {rooms: 2, participants: 3, publishers: 1, video_publishers: 1, audio_publishers: 0,
+           subscribers: 2, resolution: 640x360, codec: vp8, simulcast: true, join_rate: 5.0,
+           duration: 15, room_names: [loadtest-0, loadtest-1], host_index: 0, hosts_total: 2}
+members:
+  description: The participants this host would run (check mode).
+  returned: in check mode
+  type: list
+  elements: dict
+  sample: [{identity: lt-loadtest-0-0-0, room: loadtest-0, kind: video}]
+result:
+  description:
+    - The measurements of this host (schema 1); the same document is written to O(result_path).
+    - C(join_ms) is connect start to connected. C(subscribe_ms) runs from the moment this subscriber
+      learned the track was published when it was already in the room, otherwise from the start of
+      its own join, to the track's subscribed event (C(subscribe_from=published_or_joined)).
+    - C(bytes_received), C(packets_received), C(packets_lost) and C(jitter_ms) (one value per
+      received stream, at the end) come from the SDK's WebRTC inbound-rtp stats of the subscribers.
+  returned: when the run started (not in check mode)
+  type: dict
+  contains:
+    schema: {description: Version of this document, type: int}
+    host: {description: Name of the generator, type: str}
+    engine: {description: V(webrtc) or V(lk), type: str}
+    plan: {description: This host's share of the plan, type: dict}
+    start_at: {description: The agreed start (epoch seconds), type: float}
+    started_at: {description: When this host really started, type: float}
+    skew_s: {description: C(started_at - start_at), type: float}
+    ended_at: {description: When the participants had left, type: float}
+    participants: {description: C(planned), C(connected), C(failed), type: dict}
+    join_ms: {description: Join time of every participant that joined, type: list, elements: float}
+    subscribe_ms: {description: Subscribe time of every subscription, type: list, elements: float}
+    subscribe_from: {description: Always V(published_or_joined), type: str}
+    tracks: {description: C(published), C(expected_subscriptions), C(subscribed), type: dict}
+    bytes_received: {description: Media bytes the subscribers received, type: int}
+    packets_received: {description: RTP packets the subscribers received, type: int}
+    packets_lost: {description: RTP packets lost on the way to the subscribers, type: int}
+    jitter_ms: {description: Interarrival jitter of each received stream, type: list, elements: float}
+    timeline: {description: One point per progress sample, type: list, elements: dict}
+    server_samples: {description: Selected Prometheus values per sample and URL, type: list, elements: dict}
+    errors: {description: What went wrong, one line each (at most 100), type: list, elements: str}
+    complete: {description: The run reached its planned end, type: bool}
+  sample:
+    schema: 1
+    host: loadgen-1
+    engine: webrtc
+    participants: {planned: 2, connected: 2, failed: 0}
+    join_ms: [136.6, 212.5]
+    subscribe_ms: [216.1, 216.5]
+    subscribe_from: published_or_joined
+    tracks: {published: 2, expected_subscriptions: 2, subscribed: 2}
+    bytes_received: 373939
+    packets_received: 730
+    packets_lost: 0
+    skew_s: 0.006
+    complete: true
+"""
+
+import socket
+import time
+
+from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitClient, LiveKitError
+from ansible_collections.rtcstack.livekit.plugins.module_utils._load_metrics import Sampler
+from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import (
+    CODECS,
+    PLAN_FIELDS,
+    PRESETS,
+    PlanError,
+    build_plan,
+    result_plan,
+    split,
+    write_json_atomic,
+)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._load_webrtc import (
+    HAS_LIVEKIT,
+    SCHEMA,
+    run_webrtc,
+)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import livekit_module
+
+try:
+    from ansible_collections.rtcstack.livekit.plugins.module_utils._load_lk import LkError, run_lk
+    HAS_LK_ENGINE = True
+except ImportError:
+    HAS_LK_ENGINE = False
+
+    class LkError(Exception):
+        pass
+
+MAX_AHEAD = 86400
+MAX_BEHIND = 60
+
+
+def empty_result(host, engine, plan, start_at, errors):
+    return dict(schema=SCHEMA, host=host, engine=engine, plan=plan, start_at=start_at, started_at=None,
+                skew_s=None, ended_at=time.time(),
+                participants=dict(planned=plan.get("participants", 0) if plan else 0, connected=0, failed=0),
+                join_ms=[], subscribe_ms=[], subscribe_from="published_or_joined",
+                tracks=dict(published=0, expected_subscriptions=0, subscribed=0),
+                bytes_received=0, packets_received=0, packets_lost=0, jitter_ms=[], timeline=[],
+                server_samples=[], errors=list(errors), complete=False)
+
+
+def smoke_problems(result, plan_slice):
+    """Why a smoke run does not show media flowing both ways (empty when it does)."""
+    found = []
+    p = result["participants"]
+    if p["connected"] < p["planned"]:
+        found.append("%d of %d participants joined" % (p["connected"], p["planned"]))
+    tracks = result["tracks"]
+    if tracks["subscribed"] < tracks["expected_subscriptions"]:
+        found.append("%d of %d tracks were subscribed" % (tracks["subscribed"], tracks["expected_subscriptions"]))
+    if plan_slice["publishers"] and not result.get("bytes_sent"):
+        found.append("the publisher sent nothing")
+    if plan_slice["subscribers"]:
+        kinds = result.get("bytes_received_by_kind") or {}
+        wanted = ["audio"] + (["video"] if plan_slice["video_publishers"] else [])
+        for kind in wanted:
+            if not kinds.get(kind):
+                found.append("the subscriber received no %s" % kind)
+        if not result["subscribe_ms"]:
+            found.append("no subscribe time was measured")
+    return found
+
+
+def main():
+    plan_options = dict(
+        rooms=dict(type="int"), participants=dict(type="int"), publishers=dict(type="int"),
+        video_publishers=dict(type="int"), audio_publishers=dict(type="int"), resolution=dict(type="str"),
+        codec=dict(type="str", choices=list(CODECS)), simulcast=dict(type="bool"),
+        join_rate=dict(type="float"), duration=dict(type="float"),
+    )
+    options = dict(
+        mode=dict(type="str", choices=["run", "smoke"], default="run"),
+        engine=dict(type="str", choices=["webrtc", "lk"], default="webrtc"),
+        lk_path=dict(type="str", default="lk"),
+        preset=dict(type="str", choices=sorted(PRESETS)),
+        scale=dict(type="float"),
+        room_prefix=dict(type="str", default="loadtest"),
+        empty_timeout=dict(type="int", default=30),
+        hosts_total=dict(type="int", default=1),
+        host_index=dict(type="int", default=0),
+        host_name=dict(type="str"),
+        start_at=dict(type="float"),
+        progress_path=dict(type="path"),
+        progress_interval=dict(type="float", default=10.0),
+        result_path=dict(type="path"),
+        metrics_urls=dict(type="list", elements="str", default=[]),
+        metrics_interval=dict(type="float", default=10.0),
+    )
+    options.update(plan_options)
+    module = livekit_module(options)
+    params = module.params
+    host = params["host_name"] or socket.gethostname()
+    engine = params["engine"]
+    result_path = params["result_path"]
+
+    def fail(msg, result=None):
+        if result is not None and result_path:
+            try:
+                write_json_atomic(result_path, result)
+            except OSError as e:
+                msg += "; cannot write result_path: %s" % e
+        module.fail_json(msg=msg, **({"result": result} if result is not None else {}))
+
+    # The plan and this host's share.
+    preset = params["preset"] or ("smoke" if params["mode"] == "smoke" else "initial")
+    if params["mode"] == "smoke" and preset != "smoke":
+        fail("mode=smoke runs the smoke preset: leave preset unset (or use mode=run)")
+    try:
+        plan = build_plan(preset, scale=params["scale"], **dict((k, params[k]) for k in PLAN_FIELDS))
+        if not 0 <= params["host_index"] < max(1, params["hosts_total"]):
+            raise PlanError("host_index must be from 0 to hosts_total - 1 (%d), got %d"
+                            % (params["hosts_total"] - 1, params["host_index"]))
+        if not params["room_prefix"] or not all(c.isalnum() or c in "-_" for c in params["room_prefix"]):
+            raise PlanError("room_prefix must be letters, digits, '-' or '_', got %r" % params["room_prefix"])
+        if params["progress_interval"] <= 0 or params["metrics_interval"] <= 0:
+            raise PlanError("progress_interval and metrics_interval must be above 0")
+        plan_slice = split(plan, params["hosts_total"], prefix=params["room_prefix"])[params["host_index"]]
+    except PlanError as e:
+        fail(str(e))
+    now = time.time()
+    start_at = params["start_at"] if params["start_at"] is not None else now
+    if start_at > now + MAX_AHEAD:
+        fail("start_at is %.0f s in the future; at most %d s ahead is accepted" % (start_at - now, MAX_AHEAD))
+    if start_at < now - MAX_BEHIND:
+        fail("start_at is %.0f s in the past; give a start in the future (or at most %d s ago)"
+             % (now - start_at, MAX_BEHIND))
+    if engine == "webrtc" and not HAS_LIVEKIT:
+        fail("engine=webrtc needs the livekit Python package (the LiveKit real-time SDK) in the Python that "
+             "runs this module on %s: pip install livekit" % host)
+    if engine == "lk" and not HAS_LK_ENGINE:
+        fail("engine=lk is not available in this version of the collection (its adapter is missing)")
+
+    summary = result_plan(plan_slice)
+    client = LiveKitClient.from_params(params)
+
+    # One API call first: a wrong URL or secret fails here, within seconds.
+    try:
+        if module.check_mode:
+            client.call("RoomService", "ListRooms", {"names": plan_slice["room_names"]})
+        else:
+            for room in plan_slice["room_names"] or []:
+                client.call("RoomService", "CreateRoom", {
+                    "name": room, "empty_timeout": params["empty_timeout"],
+                    "departure_timeout": min(params["empty_timeout"], 10)})
+            if not plan_slice["room_names"]:
+                client.call("RoomService", "ListRooms", {"names": []})
+    except LiveKitError as e:
+        fail(str(e), None if module.check_mode else empty_result(host, engine, summary, start_at, [str(e)]))
+
+    if module.check_mode:
+        module.exit_json(changed=False, plan=summary, members=plan_slice["members"],
+                         expected_subscriptions=plan_slice["expected_subscriptions"])
+
+    sampler = Sampler(params["metrics_urls"], interval=params["metrics_interval"],
+                      validate_certs=params["validate_certs"], ca_path=params["ca_path"]).start()
+    try:
+        if engine == "webrtc":
+            result = run_webrtc(params["url"], params["api_key"], params["api_secret"], plan_slice,
+                                start_at=start_at, progress_path=params["progress_path"],
+                                progress_interval=params["progress_interval"], host=host)
+        else:
+            lk_plan = dict(summary, rooms=plan_slice["room_names"])
+            result = run_lk(module, lk_plan, params["url"], params["api_key"], params["api_secret"], start_at,
+                            plan_slice["duration"], lk_path=params["lk_path"], host=host,
+                            identity_prefix="lt-%s-h%d" % (params["room_prefix"], params["host_index"]))
+            result["plan"] = summary
+    except (LkError, RuntimeError, OSError) as e:
+        samples = sampler.stop()
+        result = empty_result(host, engine, summary, start_at, [str(e) + sampler_note(sampler)])
+        result["server_samples"] = samples
+        fail("the %s engine failed: %s" % (engine, e), result)
+    result["server_samples"] = sampler.stop()
+    result["errors"].extend(sampler.errors)
+
+    if result_path:
+        try:
+            write_json_atomic(result_path, result)
+        except OSError as e:
+            fail("cannot write result_path %s: %s" % (result_path, e), result)
+
+    p = result["participants"]
+    if params["mode"] == "smoke":
+        found = smoke_problems(result, summary)
+        if found:
+            fail("smoke test failed: %s" % "; ".join(found), result)
+    elif p["planned"] and not p["connected"]:
+        fail("none of the %d participants of this host could join: %s"
+             % (p["planned"], result["errors"][0] if result["errors"] else "no error reported"), result)
+    warnings = []
+    if p["failed"]:
+        warnings.append("%d of %d participants failed to join (see result.errors)" % (p["failed"], p["planned"]))
+    if not result["complete"]:
+        warnings.append("the run did not complete: the result is partial (see result.errors)")
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, result=result)
+
+
+def sampler_note(sampler):
+    return "" if not sampler.errors else " (%s)" % "; ".join(sampler.errors)
+
+
+if __name__ == "__main__":
+    main()
