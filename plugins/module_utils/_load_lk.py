@@ -22,6 +22,13 @@ Read in livekit/livekit-cli (the command, flags and printed tables):
   tracks), ``formatLossRate`` (``<dropped> (<pct>%)`` or `` - ``), error ``-`` when none.
 - ``pkg/util/table.go`` at 57d02cfd339488d476404a3ce85e581ab7688533: lipgloss ``NormalBorder``
   (box-drawing characters), cells padded one space each side.
+- ``pkg/provider/embeds.go`` at 93b8a8c5931bc1ed9e4f0fe0e44590760de0db5d: lk publishes looped clips
+  in layers of 180p, 360p and 720p; ``--video-resolution`` high / medium / low keeps 3 / 2 / 1 of them
+  (without simulcast only the highest kept one); codecs h264 and vp8 only.
+
+Plan counts follow _load_plan.py: ``video_publishers`` send camera + microphone, ``audio_publishers``
+a microphone only. lk makes tester i a video publisher when i < --video-publishers and an audio
+publisher when i < --audio-publishers, so lk gets ``--video-publishers V --audio-publishers V+A``.
 
 lk measures per subscriber: tracks received / expected, packets, lost packets (sequence gaps) and an
 average bitrate. It does not measure join time, subscribe time, jitter, a timeline or the server.
@@ -42,9 +49,11 @@ LK_SOURCE = ("livekit/livekit-cli pkg/loadtester/loadtest.go@37fd01fc0619d3d9b8e
 NOT_MEASURED = ["join_ms", "subscribe_ms", "jitter_ms", "timeline", "server_samples"]
 DERIVED = [
     "bytes_received: lk's rounded Total bitrate x the measured run time",
+    "resolution: lk publishes its own clips; WIDTHxHEIGHT is mapped to high (720p), medium (360p) or low (180p)",
     "tracks.published: the number of tracks lk expected each subscriber to get (video + audio publishers)",
 ]
 RESOLUTIONS = ("high", "medium", "low")
+LAYER_HEIGHTS = ((180, "low"), (360, "medium"), (720, "high"))  # the top layer each lk resolution keeps
 CODECS = ("h264", "vp8")
 MAX_JOIN_RATE = 10.0  # NewLoadTest caps num-per-second here
 
@@ -72,8 +81,20 @@ def _count(plan, key):
 
 
 def planned_participants(plan):
-    """Participants lk starts for a plan: publishers publish both kinds when both counts allow."""
-    return max(_count(plan, "video_publishers"), _count(plan, "audio_publishers")) + _count(plan, "subscribers")
+    """Participants lk starts for a plan: camera+microphone publishers, microphone-only ones, subscribers."""
+    return _count(plan, "video_publishers") + _count(plan, "audio_publishers") + _count(plan, "subscribers")
+
+
+def lk_resolution(value):
+    """lk's --video-resolution for a plan resolution: high/medium/low as is, WIDTHxHEIGHT by the nearest top layer."""
+    text = str(value or "high").strip().lower()
+    if text in RESOLUTIONS:
+        return text
+    m = re.match(r"^(\d+)x(\d+)$", text)
+    if not m:
+        raise LkError("resolution %r is neither WIDTHxHEIGHT nor lk's high, medium or low" % value)
+    height = int(m.group(2))
+    return min(LAYER_HEIGHTS, key=lambda layer: (abs(layer[0] - height), -layer[0]))[1]
 
 
 def go_duration(seconds):
@@ -97,12 +118,11 @@ def lk_argv(plan_slice, url, api_key, room=None, identity_prefix=None, lk_path="
     if video + audio + subscribers == 0:
         # lk would quietly run 1 video publisher + 1 subscriber instead
         raise LkError("the plan for this generator has no publishers and no subscribers")
-    resolution = (plan_slice.get("resolution") or "high").lower()
-    if resolution not in RESOLUTIONS:
-        raise LkError("lk load-test publishes video at high, medium or low only, not %r" % plan_slice.get("resolution"))
+    resolution = lk_resolution(plan_slice.get("resolution"))
     codec = (plan_slice.get("codec") or "").lower()
     if codec not in CODECS + ("", "auto"):
-        raise LkError("lk load-test publishes h264 or vp8 (or both, codec auto), not %r" % plan_slice.get("codec"))
+        raise LkError("lk load-test publishes h264 or vp8 video only, not %r: use codec vp8 or h264, or engine webrtc"
+                      % plan_slice.get("codec"))
     argv = [lk_path, "load-test", "--url", url, "--api-key", api_key]
     if room:
         argv += ["--room", room]
@@ -111,7 +131,7 @@ def lk_argv(plan_slice, url, api_key, room=None, identity_prefix=None, lk_path="
     argv += [
         "--duration", go_duration(plan_slice.get("duration") if duration is None else duration),
         "--video-publishers", str(video),
-        "--audio-publishers", str(audio),
+        "--audio-publishers", str(video + audio),  # lk's first V audio publishers are the video publishers
         "--subscribers", str(subscribers),
         "--video-resolution", resolution,
     ]
@@ -388,7 +408,7 @@ def split_plan(plan_slice):
         for key in ("video_publishers", "audio_publishers", "subscribers"):
             whole = _count(plan_slice, key)
             part[key] = whole // n + (1 if i < whole % n else 0)
-        part["publishers"] = max(part["video_publishers"], part["audio_publishers"])
+        part["publishers"] = part["video_publishers"] + part["audio_publishers"]
         part["participants"] = part["publishers"] + part["subscribers"]
         if part["participants"]:
             out.append((name, part))

@@ -41,8 +41,9 @@ def fixture(name):
 
 
 def plan(**kw):
-    p = dict(rooms=["rt-load-a"], participants=6, publishers=2, video_publishers=2, audio_publishers=2,
-             subscribers=4, resolution="high", codec="h264", simulcast=True, join_rate=5.0, duration=30.0)
+    # _load_plan.py counts: video publishers send camera + microphone, audio publishers a microphone only
+    p = dict(rooms=["rt-load-a"], participants=6, publishers=2, video_publishers=2, audio_publishers=0,
+             subscribers=4, resolution="1280x720", codec="h264", simulcast=True, join_rate=5.0, duration=30.0)
     p.update(kw)
     return p
 
@@ -60,7 +61,7 @@ def test_argv_flags_and_no_secret():
     assert flags["--identity-prefix"] == "gen1"
     assert flags["--duration"] == "30s"
     assert flags["--video-publishers"] == "2"
-    assert flags["--audio-publishers"] == "2"
+    assert flags["--audio-publishers"] == "2"  # the 2 video publishers also publish audio
     assert flags["--subscribers"] == "4"
     assert flags["--video-resolution"] == "high"
     assert flags["--video-codec"] == "h264"
@@ -68,6 +69,21 @@ def test_argv_flags_and_no_secret():
     assert "--no-simulcast" not in argv
     assert "--api-secret" not in argv
     assert not any(SECRET in a for a in argv)
+
+
+@pytest.mark.parametrize("resolution, expected", [
+    ("1280x720", "high"), ("1920x1080", "high"), ("640x360", "medium"), ("960x540", "high"), ("320x240", "low"),
+    ("320x180", "low"), ("medium", "medium"),
+])
+def test_argv_resolution(resolution, expected):
+    argv = lk_argv(plan(resolution=resolution), "ws://x", "k")
+    assert argv[argv.index("--video-resolution") + 1] == expected
+
+
+def test_argv_audio_only_publishers():
+    argv = lk_argv(plan(video_publishers=3, audio_publishers=2, subscribers=10), "ws://x", "k")
+    assert argv[argv.index("--video-publishers") + 1] == "3"
+    assert argv[argv.index("--audio-publishers") + 1] == "5"  # lk: testers 0-2 publish both, 3-4 audio only
 
 
 def test_argv_options():
@@ -80,6 +96,7 @@ def test_argv_options():
 
 @pytest.mark.parametrize("bad, message", [
     (dict(resolution="4k"), "high, medium or low"),
+    (dict(codec="vp9"), "h264 or vp8"),
     (dict(codec="av1"), "h264 or vp8"),
     (dict(duration=0), "runs until it is stopped"),
     (dict(video_publishers=0, audio_publishers=0, subscribers=0), "no publishers and no subscribers"),
@@ -105,7 +122,7 @@ def test_split_plan_over_rooms():
     assert [p["video_publishers"] for _, p in parts] == [2, 2, 1]
     assert [p["audio_publishers"] for _, p in parts] == [4, 3, 3]
     assert [p["subscribers"] for _, p in parts] == [34, 33, 33]
-    assert sum(p["participants"] for _, p in parts) == 110
+    assert sum(p["participants"] for _, p in parts) == 115
     assert split_plan(plan(rooms=1)) == [(None, plan(rooms=1))]
 
 
@@ -131,7 +148,7 @@ def test_parse_ok_run():
 
 
 def test_parse_failures_run():
-    p = plan(rooms=["rt-load-b"], video_publishers=3, audio_publishers=3, subscribers=12, duration=60.0)
+    p = plan(rooms=["rt-load-b"], video_publishers=3, audio_publishers=0, subscribers=12, duration=60.0)
     r = parse_lk_output(fixture("run_failures.txt"), plan=p, host="gen2")
     assert r["participants"] == {"planned": 15, "connected": 12, "failed": 3}
     assert r["tracks"]["expected_subscriptions"] == 72

@@ -44,7 +44,7 @@ def webrtc(host, subscribe, received, lost, skew, cpu, extra_errors=()):
                            memory_bytes=1.0e9 + 1e7 * i, packets_in=None, packets_out=None, bytes_in=None, bytes_out=None))
     return {
         "schema": 1, "host": host, "engine": "webrtc",
-        "plan": dict(rooms=["r1", "r2"], participants=50, publishers=5, video_publishers=3, audio_publishers=5,
+        "plan": dict(rooms=["r1", "r2"], participants=50, publishers=5, video_publishers=3, audio_publishers=2,
                      subscribers=45, resolution="720p", codec="vp8", simulcast=True, join_rate=10.0, duration=120.0),
         "start_at": T0, "started_at": started, "skew_s": skew, "ended_at": started + 120.0,
         "participants": {"planned": 50, "connected": 50, "failed": 0},
@@ -61,7 +61,7 @@ def webrtc(host, subscribe, received, lost, skew, cpu, extra_errors=()):
 def lk_result():
     with open(os.path.join(FIXTURES, "run_ok.txt"), encoding="utf-8") as f:
         text = f.read()
-    plan = dict(rooms=["rt-load-a"], participants=6, publishers=2, video_publishers=2, audio_publishers=2,
+    plan = dict(rooms=["rt-load-a"], participants=6, publishers=2, video_publishers=2, audio_publishers=0,
                 subscribers=4, resolution="high", codec="h264", simulcast=True, join_rate=5.0, duration=120.0)
     return parse_lk_output(text, plan=plan, host="gen3", start_at=T0, started_at=T0 + 0.2, ended_at=T0 + 120.2)
 
