@@ -255,3 +255,18 @@ def write_json_atomic(path, data):
         json.dump(data, f, sort_keys=True)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+_TOKEN_PARAM = re.compile(r"(access_token=)[^&\s\"']+")
+
+
+def scrub(text, secrets=()):
+    """``text`` without the given secrets and without anything that looks like a JWT (livekit-server
+    echoes a refused token in its 401 message)."""
+    text = str(text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    text = _TOKEN_PARAM.sub(lambda m: m.group(1) + "********", text)
+    return _TOKEN.sub("********", text)

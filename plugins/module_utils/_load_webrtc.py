@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import re
 import socket
 import struct
 import time
@@ -35,6 +34,7 @@ except ImportError:
 from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import (
     parse_resolution,
     result_plan,
+    scrub,
     write_json_atomic,
 )
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import mint_token, token_claims
@@ -51,9 +51,6 @@ FRAMES = 15               # pre-rendered video frames, reused by every publisher
 # Encoder caps by picture height, after the operators' simulcast layers (bits/s, frames/s).
 BITRATES = ((180, 150000, 15), (240, 250000, 15), (360, 500000, 15), (540, 900000, 25),
             (720, 1500000, 25), (100000, 3000000, 25))
-
-_SCRUB = (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),
-          re.compile(r"(access_token=)[^&\s\"']+"))
 
 
 def ws_url(url):
@@ -165,12 +162,7 @@ class WebrtcRun:
 
     # -- errors ----------------------------------------------------------------------------
     def scrub(self, text):
-        text = str(text)
-        for secret in self._secrets:
-            text = text.replace(secret, "********")
-        for pattern in _SCRUB:
-            text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "********", text)
-        return text
+        return scrub(text, self._secrets)
 
     def error(self, message):
         if len(self.errors) < MAX_ERRORS:

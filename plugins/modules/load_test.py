@@ -277,6 +277,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import
     PlanError,
     build_plan,
     result_plan,
+    scrub,
     split,
     write_json_atomic,
 )
@@ -365,6 +366,7 @@ def main():
     result_path = params["result_path"]
 
     def fail(msg, result=None):
+        msg = scrub(msg, [params["api_secret"]])
         if result is not None and result_path:
             try:
                 write_json_atomic(result_path, result)
@@ -416,7 +418,8 @@ def main():
             if not plan_slice["room_names"]:
                 client.call("RoomService", "ListRooms", {"names": []})
     except LiveKitError as e:
-        fail(str(e), None if module.check_mode else empty_result(host, engine, summary, start_at, [str(e)]))
+        msg = scrub(e, [params["api_secret"]])
+        fail(msg, None if module.check_mode else empty_result(host, engine, summary, start_at, [msg]))
 
     if module.check_mode:
         module.exit_json(changed=False, plan=summary, members=plan_slice["members"],
@@ -437,7 +440,7 @@ def main():
             result["plan"] = summary
     except (LkError, RuntimeError, OSError) as e:
         samples = sampler.stop()
-        result = empty_result(host, engine, summary, start_at, [str(e) + sampler_note(sampler)])
+        result = empty_result(host, engine, summary, start_at, [scrub(e, [params["api_secret"]]) + sampler_note(sampler)])
         result["server_samples"] = samples
         fail("the %s engine failed: %s" % (engine, e), result)
     result["server_samples"] = sampler.stop()

@@ -10,6 +10,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import
     build_plan,
     result_plan,
     roster,
+    scrub,
     split,
 )
 
@@ -145,3 +146,9 @@ def test_more_hosts_than_participants_leaves_empty_slices():
 def test_room_prefix_names_rooms_and_identities():
     s, = split(build_plan("smoke"), 1, prefix="verify")
     assert [m["identity"] for m in s["members"]] == ["lt-verify-0-0-0", "lt-verify-0-0-1"]
+
+
+def test_scrub_hides_secrets_and_tokens():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJBUEkifQ.c2lnbmF0dXJl"
+    text = "invalid token: %s, error: bad; ws://h/rtc?access_token=abc&x=1 secret-123" % token
+    assert scrub(text, ["secret-123"]) == "invalid token: ********, error: bad; ws://h/rtc?access_token=********&x=1 ********"
