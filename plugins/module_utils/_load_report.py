@@ -504,6 +504,8 @@ def operator_row(summary, name):
     parts = ["loss %s" % ("n/a" if summary["loss_pct"] is None else "%.2f%%" % summary["loss_pct"])]
     if sub["count"]:
         parts.append("subscribe p50 %d ms, p90 %d ms, p99 %d ms" % (round(sub["p50"]), round(sub["p90"]), round(sub["p99"])))
+        if summary["not_measured"].get("subscribe_ms"):
+            parts.append("subscribe time not measured on %s" % ", ".join(summary["not_measured"]["subscribe_ms"]))
     else:
         parts.append("subscribe time not measured")
     if summary["participants"]["failed"]:
