@@ -43,8 +43,8 @@ attributes:
 options:
   results:
     description:
-      - Results of the generators, one dict per host as M(rtcstack.livekit.load_test) returns it in RV(result),
-        or the whole registered task result (its C(result) key is used).
+      - Results of the generators, one dict per host as M(rtcstack.livekit.load_test) returns it in
+        RV(rtcstack.livekit.load_test#module:result), or the whole registered task result (its C(result) key is used).
       - At least one of O(results) and O(result_files) is required.
     type: list
     elements: dict
