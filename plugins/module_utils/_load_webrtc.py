@@ -145,6 +145,7 @@ class WebrtcRun:
         self.join_ms = []
         self.subscribe_ms = []
         self.tracks_published = 0
+        self.codecs_sent = set()
         self.timeline = []
         self._last_sample = None
         self._token_ttl = int(self.hard_deadline - time.time()) + 600
@@ -157,7 +158,7 @@ class WebrtcRun:
             tracks=dict(published=0, expected_subscriptions=plan_slice.get("expected_subscriptions", 0),
                         subscribed=0),
             bytes_received=0, packets_received=0, packets_lost=0, jitter_ms=[],
-            bytes_sent=0, bytes_received_by_kind=dict(audio=0, video=0),
+            bytes_sent=0, bytes_received_by_kind=dict(audio=0, video=0), video_codecs_sent=[],
             timeline=self.timeline, server_samples=[], errors=self.errors, complete=False)
 
     # -- errors ----------------------------------------------------------------------------
@@ -263,10 +264,11 @@ class WebrtcRun:
         k = 0
         while True:
             frame = frames[k % len(frames)]
+            stamp = int(time.monotonic() * 1e6)
             for m in self.members:
                 if m.video_source is not None and not m.leaving:
                     try:
-                        m.video_source.capture_frame(frame)
+                        m.video_source.capture_frame(frame, timestamp_us=stamp)
                     except Exception as e:
                         self.error("%s: video capture stopped: %s" % (m.identity, e))
                         m.video_source = None
@@ -287,9 +289,11 @@ class WebrtcRun:
             return  # a participant leaving mid-call: keep the last values
         total = dict(bytes=0, packets=0, lost=0, jitter=[], audio=0, video=0, sent=0)
         seen = set()
+        everything = list(stats.publisher_stats) + list(stats.subscriber_stats)
+        mime = dict((s.codec.rtc.id, s.codec.codec.mime_type) for s in everything if s.WhichOneof("stats") == "codec")
         # With one peer connection (the SDK's default against a recent server) the inbound streams
         # are in publisher_stats: read both lists, by stats type, each stats id once.
-        for s in list(stats.publisher_stats) + list(stats.subscriber_stats):
+        for s in everything:
             which = s.WhichOneof("stats")
             if which not in ("inbound_rtp", "outbound_rtp"):
                 continue
@@ -299,6 +303,8 @@ class WebrtcRun:
             seen.add((which, item.rtc.id))
             if which == "outbound_rtp":
                 total["sent"] += item.sent.bytes_sent
+                if item.stream.kind == "video" and mime.get(item.stream.codec_id):
+                    self.codecs_sent.add(mime[item.stream.codec_id].split("/")[-1].lower())
                 continue
             received = item.inbound.bytes_received
             total["bytes"] += received
@@ -422,6 +428,7 @@ class WebrtcRun:
         r["packets_lost"] = sum(m.stats["lost"] for m in self.members)
         r["jitter_ms"] = [j for m in self.members for j in m.stats["jitter"]]
         r["bytes_sent"] = sum(m.stats["sent"] for m in self.members)
+        r["video_codecs_sent"] = sorted(self.codecs_sent)
         r["bytes_received_by_kind"] = dict((k, sum(m.stats[k] for m in self.members)) for k in ("audio", "video"))
         if self.dropped_errors:
             self.errors.append("... and %d more errors" % self.dropped_errors)

@@ -82,7 +82,7 @@ def test_smoke_run_shows_media_flowing(livekit, tmp_path):
     assert r["tracks"] == {"published": 2, "expected_subscriptions": 2, "subscribed": 2}
     assert r["bytes_received"] > 10000 and r["packets_received"] > 100
     assert r["bytes_received_by_kind"]["audio"] > 0 and r["bytes_received_by_kind"]["video"] > 0
-    assert r["bytes_sent"] > 0
+    assert r["bytes_sent"] > 0 and r["video_codecs_sent"] == ["vp8"]
     assert len(r["join_ms"]) == 2 and all(0 < v < 20000 for v in r["join_ms"])
     assert len(r["subscribe_ms"]) == 2 and all(0 <= v < 20000 for v in r["subscribe_ms"])
     assert r["subscribe_from"] == "published_or_joined"
@@ -104,7 +104,8 @@ def test_smoke_run_shows_media_flowing(livekit, tmp_path):
 def test_two_generators_started_together_share_the_plan(livekit, tmp_path):
     prefix = "e2e-lt-split-%d" % os.getpid()
     common = {"preset": "initial", "scale": 0.06, "rooms": 2, "duration": 15, "join_rate": 4,
-              "hosts_total": 2, "room_prefix": prefix, "resolution": "320x180", "progress_interval": 5}
+              "hosts_total": 2, "room_prefix": prefix, "resolution": "320x180", "progress_interval": 5,
+              "codec": "h264"}
     plan = build_plan("initial", scale=0.06, rooms=2, duration=15, join_rate=4, resolution="320x180")
     assert (plan["participants"], plan["rooms"]) == (6, 2)
 
@@ -133,6 +134,7 @@ def test_two_generators_started_together_share_the_plan(livekit, tmp_path):
         assert 0 <= r["skew_s"] < 2.0
         assert len(r["join_ms"]) == 3 and len(r["subscribe_ms"]) == r["tracks"]["subscribed"]
         assert r["errors"] == []
+        assert r["video_codecs_sent"] == (["h264"] if r["plan"]["video_publishers"] else [])
         check_files(livekit, str(tmp_path / ("result-%d.json" % i)))
     assert sum(r["plan"]["participants"] for r in results) == 6
     assert sum(r["plan"]["publishers"] for r in results) == plan["publishers"]
@@ -223,3 +225,15 @@ def test_unreachable_url_fails_fast(livekit):
     assert out.get("failed")
     assert out["msg"].startswith("cannot reach LiveKit at http://127.0.0.1:1")
     assert "\n" not in out["msg"]
+
+
+def test_verify_playbook_smoke_checks_the_server(livekit):
+    """playbooks/verify.yml on localhost (no livekit_loadgen group), connection from LIVEKIT_*."""
+    env = adhoc.ansible_env(livekit)
+    proc = subprocess.run([os.path.join(adhoc.BIN, "ansible-playbook"), os.path.join(ROOT, "playbooks", "verify.yml")],
+                          env=env, capture_output=True, text=True, timeout=180, check=False)
+    output = proc.stdout + proc.stderr
+    assert_no_secrets(output, livekit.secrets, "the output of verify.yml")
+    assert "eyJ" not in output
+    assert proc.returncode == 0, output[-3000:]
+    assert "2/2 joined" in output and "2/2 tracks subscribed" in output
