@@ -247,6 +247,9 @@ result:
     jitter_ms: {description: Interarrival jitter of each received stream, type: list, elements: float}
     timeline: {description: One point per progress sample, type: list, elements: dict}
     server_samples: {description: Selected Prometheus values per sample and URL, type: list, elements: dict}
+    bytes_sent: {description: Media bytes the publishers sent (outbound-rtp), type: int}
+    bytes_received_by_kind: {description: C(bytes_received) split into C(audio) and C(video), type: dict}
+    video_codecs_sent: {description: Video codecs the encoders really used, type: list, elements: str}
     errors: {description: What went wrong, one line each (at most 100), type: list, elements: str}
     complete: {description: The run reached its planned end, type: bool}
   sample:
