@@ -77,16 +77,16 @@ def video_frames(width, height, count=FRAMES):
     y_size, c_size = width * height, (width // 2) * (height // 2)
     background = bytearray(rng.getrandbits(8) // 2 + 64 for dummy in range(y_size))
     band_rows = max(2, height // 4)
-    bar = max(2, width // 10)
+    bar_width = max(2, width // 10)
     frames = []
     for k in range(count):
         y = bytearray(background)
         top = (k * height // count) % max(1, height - band_rows)
         y[top * width:(top + band_rows) * width] = rng.randbytes(band_rows * width)
-        x0 = (k * width // count) % (width - bar)
-        white = b"\xeb" * bar
+        x0 = (k * width // count) % (width - bar_width)
+        white = b"\xeb" * bar_width
         for row in range(height):
-            y[row * width + x0:row * width + x0 + bar] = white
+            y[row * width + x0:row * width + x0 + bar_width] = white
         chroma = bytes([128 + (k * 4) % 32]) * c_size
         frames.append(bytes(y) + chroma + bytes([128]) * c_size)
     return frames

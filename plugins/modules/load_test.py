@@ -19,7 +19,7 @@ description:
   - Before anything joins, the module makes one API call (CreateRoom for each room of its share,
     ListRooms in check mode), so a wrong URL or secret fails within seconds.
   - The rooms are created (get-or-create) with a short O(empty_timeout) so they close soon after the
-    test. Nothing else on the server is changed. The module reports RV(changed) as V(false) - it
+    test. Nothing else on the server is changed. The module reports C(changed) as V(false) - it
     observes the server, and the rooms it joins are ephemeral.
   - The V(webrtc) engine runs an asyncio event loop inside the module (a generator is inherently
     concurrent); the collection's other modules run none. See C(docs/load-testing.md) for the
@@ -236,11 +236,11 @@ result:
     started_at: {description: When this host really started, type: float}
     skew_s: {description: C(started_at - start_at), type: float}
     ended_at: {description: When the participants had left, type: float}
-    participants: {description: C(planned), C(connected), C(failed), type: dict}
+    participants: {description: "C(planned), C(connected), C(failed)", type: dict}
     join_ms: {description: Join time of every participant that joined, type: list, elements: float}
     subscribe_ms: {description: Subscribe time of every subscription, type: list, elements: float}
     subscribe_from: {description: Always V(published_or_joined), type: str}
-    tracks: {description: C(published), C(expected_subscriptions), C(subscribed), type: dict}
+    tracks: {description: "C(published), C(expected_subscriptions), C(subscribed)", type: dict}
     bytes_received: {description: Media bytes the subscribers received, type: int}
     packets_received: {description: RTP packets the subscribers received, type: int}
     packets_lost: {description: RTP packets lost on the way to the subscribers, type: int}
@@ -250,7 +250,7 @@ result:
     bytes_sent: {description: Media bytes the publishers sent (outbound-rtp), type: int}
     bytes_received_by_kind: {description: C(bytes_received) split into C(audio) and C(video), type: dict}
     video_codecs_sent: {description: Video codecs the encoders really used, type: list, elements: str}
-    errors: {description: What went wrong, one line each (at most 100), type: list, elements: str}
+    errors: {description: "What went wrong: one line each, at most 100", type: list, elements: str}
     complete: {description: The run reached its planned end, type: bool}
   sample:
     schema: 1

@@ -129,8 +129,8 @@ def test_split_is_deterministic_and_counts_expected_subscriptions():
     assert slices[0]["room_tracks"] == {"loadtest-0": 2, "loadtest-1": 1}
     total = sum(s["expected_subscriptions"] for s in slices)
     assert total == 2 * 2 + 2 * 1  # two subscribers in each room
-    assert [m["identity"] for m in slices[1]["members"]] == ["lt-loadtest-1-1-0", "lt-loadtest-0-1-0",
-                                                            "lt-loadtest-1-1-1"]
+    expected = ["lt-loadtest-1-1-0", "lt-loadtest-0-1-0", "lt-loadtest-1-1-1"]
+    assert [m["identity"] for m in slices[1]["members"]] == expected
     plan_out = result_plan(slices[1])
     assert set(plan_out) >= {"rooms", "participants", "publishers", "video_publishers", "audio_publishers",
                              "subscribers", "resolution", "codec", "simulcast", "join_rate", "duration"}
