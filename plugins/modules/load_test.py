@@ -447,7 +447,7 @@ def main():
         result["server_samples"] = samples
         fail("the %s engine failed: %s" % (engine, e), result)
     result["server_samples"] = sampler.stop()
-    result["errors"].extend(sampler.errors)
+    result["errors"] = [scrub(e, [params["api_secret"]]) for e in result["errors"] + sampler.errors]
 
     if result_path:
         try:

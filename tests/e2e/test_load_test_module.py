@@ -218,6 +218,18 @@ def test_wrong_secret_fails_fast_and_writes_the_result(livekit, tmp_path):
         assert wrong not in f.read()
 
 
+def test_lk_engine_without_lk_fails_with_one_message(livekit, tmp_path):
+    result_path = str(tmp_path / "result.json")
+    out = load_test({"mode": "smoke", "engine": "lk", "lk_path": str(tmp_path / "no-such-lk"),
+                     "result_path": result_path, "room_prefix": "e2e-lt-nolk"}, livekit)
+    assert out.get("failed")
+    assert out["msg"].startswith("the lk engine failed: lk (the LiveKit CLI) not found")
+    with open(result_path) as f:
+        written = json.load(f)
+    assert written["engine"] == "lk" and written["complete"] is False and written["errors"]
+    check_files(livekit, result_path)
+
+
 def test_unreachable_url_fails_fast(livekit):
     started = time.monotonic()
     out = load_test({"mode": "smoke", "url": "http://127.0.0.1:1", "retries": 1}, livekit)
