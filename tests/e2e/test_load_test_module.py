@@ -115,7 +115,7 @@ def test_two_generators_started_together_share_the_plan(livekit, tmp_path):
     assert identities[0] | identities[1] == set(m["identity"] for s in split(plan, 2, prefix) for m in s["members"])
     assert len(identities[0] | identities[1]) == 6
 
-    start_at = time.time() + 8  # both ansible processes are up by then
+    start_at = time.time() + 10  # both ansible processes are up by then
     cpu_before = os.times()
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda i: load_test(dict(
