@@ -6,7 +6,8 @@
 Private to this collection: the interface may change without notice.
 
 Only the standard library and ansible-core are used, so a module pays no import cost for an SDK
-and needs no event loop (see docs/design.md for the measurement behind this choice).
+and needs no event loop. HTTP goes through urllib.request rather than ansible.module_utils.urls,
+whose import alone costs about 0.1 s per task (see docs/design.md for the measurement behind this choice).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import json
 import random
 import socket
 import ssl
+import re
 import time
+import urllib.request
+from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import mint_token
 
@@ -69,6 +71,33 @@ def http_url(url):
     return url
 
 
+# The server repeats a refused token in its 401 message ("invalid token: eyJ..."): never pass it on.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
+def scrub_tokens(text):
+    """``text`` with every JWT replaced by ``<token>``."""
+    return _JWT.sub("<token>", text or "")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: the token must not follow it to another host."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def ssl_context(validate_certs=True, ca_path=None):
+    """A client TLS context: the system CAs, or only those of ``ca_path``; no checks at all when
+    ``validate_certs`` is false."""
+    if not validate_certs:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
+
+
 def backoff_delay(attempt, base=0.5, cap=8.0):
     """Exponential backoff with full jitter: a random delay in [0, min(cap, base * 2**attempt)]."""
     return random.uniform(0, min(cap, base * (2 ** attempt)))
@@ -86,6 +115,14 @@ class LiveKitClient:
         self.timeout = timeout
         self.retries = max(0, retries)
         self.calls = 0
+        self._opener = None
+
+    def _open(self, url, data, headers):
+        if self._opener is None:
+            context = ssl_context(self.validate_certs, self.ca_path)
+            self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirect)
+        request = urllib.request.Request(url, data=data.encode("utf-8"), headers=headers, method="POST")
+        return self._opener.open(request, timeout=self.timeout)
 
     @classmethod
     def from_params(cls, params):
@@ -110,16 +147,13 @@ class LiveKitClient:
         while True:
             headers = {
                 "Content-Type": "application/json",
+                "User-Agent": "rtcstack.livekit",
                 "Authorization": "Bearer " + self.token(service, room),
             }
             try:
                 self.calls += 1
-                response = open_url(
-                    url, data=data, headers=headers, method="POST", timeout=self.timeout,
-                    validate_certs=self.validate_certs, ca_path=self.ca_path,
-                    http_agent="rtcstack.livekit", follow_redirects="none",
-                )
-                return json.loads(response.read() or b"{}")
+                with self._open(url, data, headers) as response:
+                    return json.loads(response.read() or b"{}")
             except HTTPError as e:
                 error = self._http_error(where, e)
                 retry = e.code == 503 and retry_unavailable
@@ -141,7 +175,7 @@ class LiveKitClient:
         except ValueError:
             # A bad key or signature is refused before Twirp, with a plain-text body.
             code, msg = ("unauthenticated" if e.code == 401 else "http_%d" % e.code), text
-        msg = msg.replace("twirp error unknown: ", "")
+        msg = scrub_tokens(msg.replace("twirp error unknown: ", ""))
         if code == "unauthenticated" and "permissions denied" in msg:
             code = "permission_denied"
         hint = HINTS.get(code)

@@ -22,6 +22,8 @@ def test_wrong_secret_is_a_clear_authentication_error(livekit):
     assert e.value.status == 401 and e.value.code == "unauthenticated"
     assert "check api_key and api_secret" in str(e.value)
     assert c.calls == 1, "a 401 must not be retried"
+    # The server repeats the refused token in its message; a token must never reach a task result.
+    assert "eyJ" not in str(e.value) and "<token>" in str(e.value), str(e.value)
 
 
 def test_missing_room_grant_is_reported_as_a_grant_problem(livekit):
