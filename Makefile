@@ -1,9 +1,12 @@
-# make lab   - the main job: a real LiveKit on loopback, converged with playbooks/lab_api.yml
+# make lab   - the main job: the lab stack (inventories/lab) on local test hosts, site.yml + lab_api.yml
+# make lab-api - only a real LiveKit on loopback, converged with playbooks/lab_api.yml
 # make test  - every test (what CI runs)
 # make test-roles - the Molecule scenarios of the roles on real systemd hosts (podman)
-.PHONY: lab test test-roles stop
+.PHONY: lab lab-api test test-roles stop
 lab:
 	bash scripts/lab.sh
+lab-api:
+	bash scripts/lab.sh api
 test:
 	bash scripts/test.sh
 stop:

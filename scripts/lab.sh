@@ -1,27 +1,94 @@
 #!/usr/bin/env bash
-# The main job on the local default: start a real livekit-server + redis on loopback (state in
-# .cache/lab, keys kept between runs) and converge playbooks/lab_api.yml against it.
-# A second run changes nothing. Stop the servers with: scripts/lab.sh stop
+# The main job on the local default.
+#   scripts/lab.sh        the lab stack (inventories/lab) on local test hosts: 3 Redis (sentinel),
+#                         2 livekit-server nodes, coturn and the TLS front as root podman containers
+#                         with systemd; converges playbooks/lab_stack.yml (site.yml), then
+#                         playbooks/lab_api.yml through the TLS front, and prints how to connect.
+#   scripts/lab.sh api    only a livekit-server + redis on loopback, converged with lab_api.yml.
+#   scripts/lab.sh stop   remove the lab hosts and stop the loopback servers.
+# State (secrets 0600, the lab CA, logs) lives in .cache/lab. A second run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB_DIR="$(pwd)/.cache/lab"
-if [ "${1:-}" = stop ]; then
-  .venv/bin/python scripts/local_livekit.py stop --dir "$LAB_DIR"
-  exit 0
-fi
-bash scripts/bootstrap.sh
-mkdir -p "$LAB_DIR"
-if [ ! -f "$LAB_DIR/pids.json" ] || ! curl -fs "http://127.0.0.1:${LAB_PORT:-7880}/" >/dev/null 2>&1; then
-  .venv/bin/python scripts/local_livekit.py start --dir "$LAB_DIR" --port "${LAB_PORT:-7880}" \
-    --redis-port "${LAB_REDIS_PORT:-6380}" --keep-keys >/dev/null
-fi
-key_line=$(head -n1 "$LAB_DIR/keys.yaml")
+LAB_NET=rtcstack-lab
+LAB_HOSTS=(lab-redis-1 lab-redis-2 lab-redis-3 lab-sfu-1 lab-sfu-2 lab-turn-1 lab-proxy-1)
 export LAB_DIR
-export LIVEKIT_URL="http://127.0.0.1:${LAB_PORT:-7880}"
-export LIVEKIT_API_KEY="${key_line%%:*}"
-LIVEKIT_API_SECRET="${key_line#*: }"
-export LIVEKIT_API_SECRET
-export ANSIBLE_COLLECTIONS_PATH
-ANSIBLE_COLLECTIONS_PATH=$(scripts/sync-collection.sh)
-PATH="$(pwd)/.venv/bin:$PATH" ansible-playbook -i localhost, playbooks/lab_api.yml "$@"
-echo "lab: servers keep running; logs in $LAB_DIR; stop them with: scripts/lab.sh stop"
+mkdir -p "$LAB_DIR"
+chmod 0700 "$LAB_DIR"
+
+collections() {
+  ANSIBLE_COLLECTIONS_PATH=$(scripts/sync-collection.sh)
+  export ANSIBLE_COLLECTIONS_PATH
+  export PATH="$(pwd)/.venv/bin:$PATH"
+  unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET
+}
+
+api_lab() {
+  if [ ! -f "$LAB_DIR/pids.json" ] || ! curl -fs "http://127.0.0.1:${LAB_PORT:-7880}/" >/dev/null 2>&1; then
+    .venv/bin/python scripts/local_livekit.py start --dir "$LAB_DIR" --port "${LAB_PORT:-7880}" \
+      --redis-port "${LAB_REDIS_PORT:-6380}" --keep-keys >/dev/null
+  fi
+  local key_line
+  key_line=$(head -n1 "$LAB_DIR/keys.yaml")
+  collections
+  export LIVEKIT_URL="http://127.0.0.1:${LAB_PORT:-7880}"
+  export LIVEKIT_API_KEY="${key_line%%:*}"
+  LIVEKIT_API_SECRET="${key_line#*: }"
+  export LIVEKIT_API_SECRET
+  ansible-playbook -i localhost, playbooks/lab_api.yml "$@"
+  echo "lab: servers keep running; logs in $LAB_DIR; stop them with: scripts/lab.sh stop"
+}
+
+# Secrets of the lab, generated once and kept 0600 (never on a command line, never in git).
+lab_secrets() {
+  local file="$LAB_DIR/secrets.yml"
+  if [ ! -s "$file" ]; then
+    (umask 077; .venv/bin/python - "$file" <<'PY'
+import secrets, string, sys
+alphabet = string.ascii_letters + string.digits
+def secret(n=40):
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+key = "APIlab" + "".join(secrets.choice(alphabet) for _ in range(9))
+with open(sys.argv[1], "w") as f:
+    f.write("---\nlivekit_api_keys:\n  %s: %s\nredis_password: %s\ncoturn_static_auth_secret: %s\n"
+            % (key, secret(), secret(), secret()))
+PY
+    )
+  fi
+  chmod 0600 "$file"
+}
+
+stack_lab() {
+  bash scripts/testhosts.sh prepare
+  bash scripts/testhosts.sh up "$LAB_NET" "${LAB_HOSTS[@]}"
+  lab_secrets
+  collections
+  ansible-playbook -i inventories/lab -e "@$LAB_DIR/secrets.yml" playbooks/lab_stack.yml "$@" \
+    | tee "$LAB_DIR/site.log"
+  local proxy_ip key_line
+  proxy_ip=$(podman exec lab-proxy-1 hostname -I | awk '{print $1}')
+  key_line=$(.venv/bin/python -c 'import sys, yaml; k = yaml.safe_load(open(sys.argv[1]))["livekit_api_keys"]; i = sorted(k)[0]; print(i + ": " + k[i])' "$LAB_DIR/secrets.yml")
+  export LIVEKIT_URL="https://$proxy_ip"
+  export LIVEKIT_CA_PATH="$LAB_DIR/pki/ca.crt"
+  export LIVEKIT_API_KEY="${key_line%%:*}"
+  LIVEKIT_API_SECRET="${key_line#*: }"
+  export LIVEKIT_API_SECRET
+  ansible-playbook -i localhost, playbooks/lab_api.yml
+  echo "lab: the hosts keep running (podman ps); the lab CA is $LAB_DIR/pki/ca.crt; remove them with: scripts/lab.sh stop"
+}
+
+case "${1:-}" in
+  stop)
+    .venv/bin/python scripts/local_livekit.py stop --dir "$LAB_DIR" 2>/dev/null || true
+    if command -v podman >/dev/null; then bash scripts/testhosts.sh down "$LAB_NET" "${LAB_HOSTS[@]}"; fi
+    ;;
+  api)
+    shift
+    bash scripts/bootstrap.sh
+    api_lab "$@"
+    ;;
+  *)
+    RTCSTACK_ROLE_TESTS=1 bash scripts/bootstrap.sh
+    stack_lab "$@"
+    ;;
+esac

@@ -29,6 +29,7 @@ author:
 extends_documentation_fragment:
   - rtcstack.livekit.connection
   - rtcstack.livekit.attributes
+  - rtcstack.livekit.attributes.ACTIONGROUP
 attributes:
   check_mode:
     support: full
