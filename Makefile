@@ -1,7 +1,7 @@
 # make lab   - the main job: the lab stack (inventories/lab) on local test hosts, site.yml + lab_api.yml
 # make lab-api - only a real LiveKit on loopback, converged with playbooks/lab_api.yml
 # make test  - every test (what CI runs)
-# make test-roles - the Molecule scenarios of the roles on real systemd hosts (podman)
+# make test-roles - every Molecule scenario (one per role too) on real systemd hosts (podman)
 .PHONY: lab lab-api test test-roles stop
 lab:
 	bash scripts/lab.sh
@@ -12,5 +12,5 @@ test:
 stop:
 	bash scripts/lab.sh stop
 test-roles:
-	RTCSTACK_ROLE_TESTS=1 bash scripts/bootstrap.sh
-	RTCSTACK_ROLE_TESTS=1 .venv/bin/pytest tests/e2e/test_molecule.py
+	bash scripts/bootstrap.sh
+	RTCSTACK_ROLE_TESTS=all .venv/bin/pytest tests/e2e/test_molecule.py

@@ -48,7 +48,8 @@ build_server() {
   "$CACHE/livekit-$version/server" --version
 }
 build_server "$LIVEKIT_SERVER_VERSION"
-if [ "${RTCSTACK_ROLE_TESTS:-}" = 1 ]; then
+# The role scenarios and the lab stack: the previous release (upgrade tests) and the test hosts.
+if [ "${RTCSTACK_ROLE_TESTS:-ci}" != 0 ]; then
   build_server "$LIVEKIT_SERVER_PREVIOUS_VERSION"
   bash scripts/testhosts.sh prepare
 fi

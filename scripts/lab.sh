@@ -84,11 +84,11 @@ case "${1:-}" in
     ;;
   api)
     shift
-    bash scripts/bootstrap.sh
+    RTCSTACK_ROLE_TESTS=0 bash scripts/bootstrap.sh
     api_lab "$@"
     ;;
   *)
-    RTCSTACK_ROLE_TESTS=1 bash scripts/bootstrap.sh
+    bash scripts/bootstrap.sh
     stack_lab "$@"
     ;;
 esac
