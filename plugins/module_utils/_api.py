@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import ssl
-import re
 import time
 import urllib.request
 from urllib.error import HTTPError, URLError
@@ -121,7 +121,8 @@ class LiveKitClient:
         if self._opener is None:
             context = ssl_context(self.validate_certs, self.ca_path)
             self._opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirect)
-        request = urllib.request.Request(url, data=data.encode("utf-8"), headers=headers, method="POST")
+        # http_url() admits only http:// and https:// (no file: or custom schemes).
+        request = urllib.request.Request(url, data=data.encode("utf-8"), headers=headers, method="POST")  # noqa: S310
         return self._opener.open(request, timeout=self.timeout)
 
     @classmethod
