@@ -151,6 +151,7 @@ class LiveKitClient:
                 "User-Agent": "rtcstack.livekit",
                 "Authorization": "Bearer " + self.token(service, room),
             }
+            retry = False
             try:
                 self.calls += 1
                 with self._open(url, data, headers) as response:

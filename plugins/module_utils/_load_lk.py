@@ -433,11 +433,11 @@ def _stop(proc, grace):
     """SIGINT first: lk then ends the wait and still prints its tables; kill after ``grace`` seconds."""
     try:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=grace)
+        out = proc.communicate(timeout=grace)[0]
         return out
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate()
+        out = proc.communicate()[0]
         return out
 
 
@@ -460,7 +460,7 @@ def run_lk(module, plan_slice, url, api_key, api_secret, start_at, duration, lk_
     env = lk_env(api_secret)
     if timeout is None:
         rate = min(float(plan_slice.get("join_rate") or 5), MAX_JOIN_RATE)
-        most = max(planned_participants(p) for p, _ in commands)
+        most = max(planned_participants(command[0]) for command in commands)
         timeout = duration + most / rate + 120
     wait = start_at - time.time()
     if wait > 0:
@@ -474,7 +474,7 @@ def run_lk(module, plan_slice, url, api_key, api_secret, start_at, duration, lk_
     for part, proc in procs:
         timed_out = False
         try:
-            out, _ = proc.communicate(timeout=max(1.0, deadline - time.time()))
+            out = proc.communicate(timeout=max(1.0, deadline - time.time()))[0]
         except subprocess.TimeoutExpired:
             timed_out = True
             out = _stop(proc, grace)
@@ -498,8 +498,7 @@ def run_lk(module, plan_slice, url, api_key, api_secret, start_at, duration, lk_
         results.append(result)
     result = combine(results)
     result["plan"] = dict(plan_slice)
-    planned = sum(planned_participants(p) for p, _ in commands)
+    planned = sum(planned_participants(command[0]) for command in commands)
     failed = min(result["participants"]["failed"], planned)
     result["participants"] = {"planned": planned, "connected": planned - failed, "failed": failed}
     return result
-

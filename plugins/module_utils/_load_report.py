@@ -176,7 +176,7 @@ def server_peaks(results):
                 cpu.append((b["t"], dcpu / dt))
         peaks[url] = dict(samples=len(ordered), max_participants=_peak(ordered, "participants"),
                           max_rooms=_peak(ordered, "rooms"), max_memory_bytes=_peak(ordered, "memory_bytes"),
-                          max_cpu_cores=_round(max(c for _, c in cpu), 3) if cpu else None,
+                          max_cpu_cores=_round(max(sample[1] for sample in cpu), 3) if cpu else None,
                           cpu_cores=[[_round(t, 3), _round(c, 3)] for t, c in cpu])
     return peaks
 
@@ -305,12 +305,12 @@ def gates(summary, max_loss_pct=None, max_subscribe_p99_ms=None, max_failed_join
                 label, ", ".join(summary.get("engines") or []), gate, _fmt(limit, unit))
         elif kind == "max":
             passed = value <= limit
-            message = "%s %s %s the limit %s" % (label, _fmt(value, unit), "is within" if passed else "exceeds",
-                                                _fmt(limit, unit))
+            message = "%s %s %s the limit %s" % (
+                label, _fmt(value, unit), "is within" if passed else "exceeds", _fmt(limit, unit))
         else:
             passed = value >= limit
-            message = "%s %s %s the minimum %s" % (label, _fmt(value, unit), "meets" if passed else "is below",
-                                                  _fmt(limit, unit))
+            message = "%s %s %s the minimum %s" % (
+                label, _fmt(value, unit), "meets" if passed else "is below", _fmt(limit, unit))
         out.append(dict(gate=gate, limit=limit, value=_round(value, 4) if isinstance(value, float) else value,
                         passed=passed, message=message))
     return out
@@ -390,7 +390,7 @@ def svg_frame(title, xs, ys, xlabel, ylabel, body_fn, width=760, height=280, not
         out.append('<text x="%d" y="%d" class="nodata">%s</text>' % (left, height // 2, E(note or "no data")))
         out.append("</svg>")
         return "\n".join(out)
-    xt, yt = _ticks(min(xs), max(xs)), _ticks(min(0.0, min(ys)), max(ys))
+    xt, yt = _ticks(min(xs), max(xs)), _ticks(min([0.0] + list(ys)), max(ys))
     x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
     pw, ph = width - left - right, height - top - bottom
 
@@ -419,8 +419,8 @@ def line_chart(title, series, xlabel, ylabel, note=None):
     """``series``: [(name, [(x, y), ...])]. One polyline per series, a legend."""
     series = [(name, [(x, y) for x, y in pts if x is not None and y is not None]) for name, pts in series]
     series = [(name, pts) for name, pts in series if pts]
-    xs = [x for _, pts in series for x, _ in pts]
-    ys = [y for _, pts in series for _, y in pts]
+    xs = [point[0] for line in series for point in line[1]]
+    ys = [point[1] for line in series for point in line[1]]
 
     def body(sx, sy):
         marks = []
@@ -581,8 +581,8 @@ def render_html(summary, results, gate_results=None, comparison=None, name="load
         ["total received bitrate", _fmt(summary["bitrate_kbps"]["total"], " kbps")],
         ["subscribe time p50 / p90 / p99 ms (n)", _dist_text(sub)],
         ["join time p50 / p90 / p99 ms (n)", _dist_text(join)],
-        ["start spread / max |skew|", "%s / %s" % (_fmt(summary["start_skew"]["started_at_spread_s"], " s"),
-                                                    _fmt(summary["start_skew"]["max_abs_skew_s"], " s"))],
+        ["start spread / max |skew|", "%s / %s" % (
+            _fmt(summary["start_skew"]["started_at_spread_s"], " s"), _fmt(summary["start_skew"]["max_abs_skew_s"], " s"))],
         ["errors", summary["errors"]["count"]],
     ]
     body.append(_table(["", ""], rows))

@@ -118,11 +118,11 @@ def test_env_carries_secret_only_there():
 
 def test_split_plan_over_rooms():
     parts = split_plan(plan(rooms=["a", "b", "c"], video_publishers=5, audio_publishers=10, subscribers=100))
-    assert [r for r, _ in parts] == ["a", "b", "c"]
-    assert [p["video_publishers"] for _, p in parts] == [2, 2, 1]
-    assert [p["audio_publishers"] for _, p in parts] == [4, 3, 3]
-    assert [p["subscribers"] for _, p in parts] == [34, 33, 33]
-    assert sum(p["participants"] for _, p in parts) == 115
+    assert [part[0] for part in parts] == ["a", "b", "c"]
+    assert [part[1]["video_publishers"] for part in parts] == [2, 2, 1]
+    assert [part[1]["audio_publishers"] for part in parts] == [4, 3, 3]
+    assert [part[1]["subscribers"] for part in parts] == [34, 33, 33]
+    assert sum(part[1]["participants"] for part in parts) == 115
     assert split_plan(plan(rooms=1)) == [(None, plan(rooms=1))]
 
 
@@ -261,7 +261,7 @@ def test_run_lk_waits_and_keeps_secret_in_env(tmp_path):
 
 
 def test_run_lk_deadline_stops_lk(tmp_path):
-    lk, _ = stand_in(tmp_path, sleep=60)
+    lk = stand_in(tmp_path, sleep=60)[0]
     began = time.time()
     r = run_lk(None, plan(), "ws://x", "k", SECRET, time.time(), 30.0, lk_path=lk, timeout=1.5, host="gen1")
     assert time.time() - began < 20
@@ -271,7 +271,7 @@ def test_run_lk_deadline_stops_lk(tmp_path):
 
 
 def test_run_lk_reports_garbage_clearly(tmp_path):
-    lk, _ = stand_in(tmp_path, rc=1, name="README.md")
+    lk = stand_in(tmp_path, rc=1, name="README.md")[0]
     with pytest.raises(LkError, match=r"lk load-test \(exit 1\): .*Subscriber summaries"):
         run_lk(None, plan(), "ws://x", "k", SECRET, time.time(), 30.0, lk_path=lk, timeout=10)
 
