@@ -41,7 +41,7 @@ def test_scenario(scenario, test_hosts_ready):
                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     env = dict((k, v) for k, v in env.items() if not k.startswith("LIVEKIT_"))
     proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=1800, check=False)
+                          stderr=subprocess.STDOUT, text=True, timeout=3000, check=False)
     os.makedirs(LOGS, exist_ok=True)
     with open(os.path.join(LOGS, "molecule-%s.log" % scenario), "w") as f:
         f.write(proc.stdout)
