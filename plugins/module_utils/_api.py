@@ -72,12 +72,12 @@ def http_url(url):
 
 
 # The server repeats a refused token in its 401 message ("invalid token: eyJ..."): never pass it on.
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 
 
-def scrub_tokens(text):
-    """``text`` with every JWT replaced by ``<token>``."""
-    return _JWT.sub("<token>", text or "")
+def scrub_tokens(text, mask="<token>"):
+    """``text`` with every JWT replaced by ``mask``."""
+    return _JWT.sub(mask, text or "")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -15,6 +15,8 @@ import json
 import os
 import re
 
+from ansible_collections.rtcstack.livekit.plugins.module_utils._api import scrub_tokens
+
 PLAN_FIELDS = ("rooms", "participants", "publishers", "video_publishers", "audio_publishers",
                "resolution", "codec", "simulcast", "join_rate", "duration")
 COUNT_FIELDS = ("rooms", "participants", "publishers", "video_publishers", "audio_publishers")
@@ -257,7 +259,6 @@ def write_json_atomic(path, data):
     os.replace(tmp, path)
 
 
-_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 _TOKEN_PARAM = re.compile(r"(access_token=)[^&\s\"']+")
 
 
@@ -269,4 +270,4 @@ def scrub(text, secrets=()):
         if secret:
             text = text.replace(secret, "********")
     text = _TOKEN_PARAM.sub(lambda m: m.group(1) + "********", text)
-    return _TOKEN.sub("********", text)
+    return scrub_tokens(text, "********")
