@@ -19,6 +19,8 @@ chmod 0700 "$LAB_DIR"
 collections() {
   ANSIBLE_COLLECTIONS_PATH=$(scripts/sync-collection.sh)
   export ANSIBLE_COLLECTIONS_PATH
+  ANSIBLE_CONNECTION_PLUGINS="$(pwd)/scripts/connection_plugins"
+  export ANSIBLE_CONNECTION_PLUGINS
   PATH="$(pwd)/.venv/bin:$PATH"
   export PATH
   unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET
