@@ -22,7 +22,7 @@ SCHEMA = 1
 RESULT_KEYS = (
     "schema", "host", "engine", "plan", "start_at", "started_at", "skew_s", "ended_at", "participants",
     "join_ms", "subscribe_ms", "subscribe_from", "tracks", "bytes_received", "packets_received",
-    "packets_lost", "jitter_ms", "timeline", "server_samples", "errors", "complete",
+    "packets_lost", "jitter_ms", "timeline", "server_samples", "generator", "errors", "complete",
     "not_measured", "derived",
 )
 PLAN_KEYS = ("rooms", "participants", "publishers", "video_publishers", "audio_publishers", "subscribers",
@@ -30,6 +30,7 @@ PLAN_KEYS = ("rooms", "participants", "publishers", "video_publishers", "audio_p
 TIMELINE_KEYS = ("t", "connected", "bitrate_kbps", "packets_received", "packets_lost")
 SERVER_KEYS = ("t", "url", "participants", "rooms", "cpu_seconds", "memory_bytes", "packets_in", "packets_out",
                "bytes_in", "bytes_out")
+GENERATOR_KEYS = ("cpu_seconds", "max_rss_bytes", "wall_seconds")
 FIRST_ERRORS = 10
 
 SECRETISH = [
@@ -118,12 +119,58 @@ def sanitize_result(result, index=0):
     r["timeline"] = [dict((k, p.get(k)) for k in TIMELINE_KEYS) for p in (result.get("timeline") or [])]
     r["server_samples"] = [dict((k, redact(s.get(k)) if k == "url" else s.get(k)) for k in SERVER_KEYS)
                            for s in (result.get("server_samples") or [])]
+    r["generator"] = _generator(result.get("generator"), where)
     r["errors"] = [redact(e) for e in (result.get("errors") or [])]
     r["complete"] = bool(result.get("complete"))
     r["not_measured"] = [str(x) for x in (result.get("not_measured") or [])]
     if "derived" in result:
         r["derived"] = [redact(x) for x in result["derived"]]
     return r
+
+
+def _generator(block, where):
+    """The generator's own usage (cpu_seconds, max_rss_bytes, wall_seconds), or None when not given."""
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ReportError("%s.generator must be a dict, got %r" % (where, block))
+    return dict((k, _num(block.get(k), "%s.generator.%s" % (where, k), allow_none=True)) for k in GENERATOR_KEYS)
+
+
+def generator_usage(r):
+    """Per generator: its usage as given, plus CPU cores (cpu_seconds / wall_seconds) and both per planned participant."""
+    g = r.get("generator")
+    if not g:
+        return None
+    cpu, wall, rss = g["cpu_seconds"], g["wall_seconds"], g["max_rss_bytes"]
+    planned = r["participants"]["planned"]
+    cores = cpu / wall if cpu is not None and wall else None
+    return dict(cpu_seconds=_round(cpu), wall_seconds=_round(wall), max_rss_bytes=rss,
+                cpu_cores=_round(cores, 4),
+                cpu_cores_per_participant=_round(cores / planned, 5) if cores is not None and planned else None,
+                rss_bytes_per_participant=int(round(rss / planned)) if rss is not None and planned else None)
+
+
+def generators_usage(usages):
+    """Over the generators that measured their usage: sums (they run at the same time) and maxima."""
+    usages = [(planned, u) for planned, u in usages if u]
+
+    def values(key):
+        return [u[key] for planned, u in usages if u[key] is not None]
+
+    cores, rss, cpu = values("cpu_cores"), values("max_rss_bytes"), values("cpu_seconds")
+    planned_cpu = sum(planned for planned, u in usages if u["cpu_cores"] is not None)
+    planned_rss = sum(planned for planned, u in usages if u["max_rss_bytes"] is not None)
+    return dict(
+        measured=len(usages),
+        cpu_seconds=_round(sum(cpu)) if cpu else None,
+        cpu_cores=_round(sum(cores), 4) if cores else None,
+        max_cpu_cores=_round(max(cores), 4) if cores else None,
+        rss_bytes=sum(rss) if rss else None,
+        max_rss_bytes=max(rss) if rss else None,
+        cpu_cores_per_participant=_round(sum(cores) / planned_cpu, 5) if cores and planned_cpu else None,
+        rss_bytes_per_participant=int(round(sum(rss) / planned_rss)) if rss and planned_rss else None,
+    )
 
 
 def unwrap(item):
@@ -210,6 +257,7 @@ def merge(results):
             bitrate_kbps=_round(generator_bitrate_kbps(r), 1),
             skew_s=_round(r["skew_s"], 3), errors=len(r["errors"]),
             not_measured=sorted(r["not_measured"]),
+            usage=generator_usage(r),
         ))
     errors = ["%s: %s" % (r["host"], e) for r in results for e in r["errors"]]
     rates = [g["bitrate_kbps"] for g in generators if g["bitrate_kbps"] is not None]
@@ -251,6 +299,7 @@ def merge(results):
         servers=dict((url, dict((k, v) for k, v in p.items() if k != "cpu_cores"))
                      for url, p in server_peaks(results).items()),
         generators=generators,
+        generator_usage=generators_usage([(g["planned"], g["usage"]) for g in generators]),
         not_measured=not_measured,
     )
 
@@ -519,6 +568,10 @@ def operator_row(summary, name):
             _duration_text(plan["duration_s"]), ", ".join(parts)]
 
 
+def _mib(value):
+    return "n/a" if value is None else "%.1f MiB" % (value / 1048576.0)
+
+
 def _dist_text(d):
     return "%s / %s / %s (%d)" % (_fmt(d["p50"]), _fmt(d["p90"]), _fmt(d["p99"]), d["count"])
 
@@ -585,6 +638,13 @@ def render_html(summary, results, gate_results=None, comparison=None, name="load
             _fmt(summary["start_skew"]["started_at_spread_s"], " s"), _fmt(summary["start_skew"]["max_abs_skew_s"], " s"))],
         ["errors", summary["errors"]["count"]],
     ]
+    usage = summary["generator_usage"]
+    if usage["measured"]:
+        rows.append(["generators' CPU: cores in all / per participant (%d measured)" % usage["measured"],
+                     "%s / %s" % (_fmt(usage["cpu_cores"]), "n/a" if usage["cpu_cores_per_participant"] is None
+                                  else "%.3g" % usage["cpu_cores_per_participant"])])
+        rows.append(["generators' peak RSS: sum / largest / per participant", "%s / %s / %s" % (
+            _mib(usage["rss_bytes"]), _mib(usage["max_rss_bytes"]), _mib(usage["rss_bytes_per_participant"]))])
     body.append(_table(["", ""], rows))
     if summary["not_measured"]:
         body.append("<p>Not measured: %s.</p>" % E("; ".join(
@@ -599,10 +659,11 @@ def render_html(summary, results, gate_results=None, comparison=None, name="load
     body.append("<h2>Generators</h2>")
     body.append(_table(
         ["host", "engine", "planned", "connected", "failed", "loss %", "subscribe p50 / p99 ms", "join p99 ms",
-         "bitrate kbps", "skew s", "errors", "complete"],
+         "bitrate kbps", "skew s", "CPU cores", "peak RSS", "errors", "complete"],
         [[g["host"], g["engine"], g["planned"], g["connected"], g["failed"], _fmt(g["loss_pct"]),
           "%s / %s" % (_fmt(g["subscribe_ms"]["p50"]), _fmt(g["subscribe_ms"]["p99"])), _fmt(g["join_ms"]["p99"]),
-          _fmt(g["bitrate_kbps"]), _fmt(g["skew_s"]), g["errors"], "yes" if g["complete"] else "NO"]
+          _fmt(g["bitrate_kbps"]), _fmt(g["skew_s"]), _fmt((g["usage"] or {}).get("cpu_cores")),
+          _mib((g["usage"] or {}).get("max_rss_bytes")), g["errors"], "yes" if g["complete"] else "NO"]
          for g in summary["generators"]]))
     if summary["servers"]:
         body.append("<h2>SFU peaks</h2>")

@@ -251,6 +251,18 @@ result:
     bytes_sent: {description: Media bytes the publishers sent (outbound-rtp), type: int}
     bytes_received_by_kind: {description: C(bytes_received) split into C(audio) and C(video), type: dict}
     video_codecs_sent: {description: Video codecs the encoders really used, type: list, elements: str}
+    generator:
+      description:
+        - What the generator itself used, measured by the module with C(getrusage) from O(start_at) (after the
+          wait for it) until the participants had left; V(null) when the engine did not start.
+        - C(cpu_seconds) user + system CPU time of the module's process (all its threads, the SDK's
+          native ones included) plus its finished child processes (the C(lk) processes).
+        - C(max_rss_bytes) the peak resident memory of the module's process (its whole life, the import
+          of the SDK included), or of its largest child process when that is larger.
+        - C(wall_seconds) the wall time of the same window.
+      type: dict
+      returned: when the engine started
+      sample: {cpu_seconds: 41.87, max_rss_bytes: 251658240, wall_seconds: 75.412}
     errors: {description: "What went wrong: one line each, at most 100", type: list, elements: str}
     complete: {description: The run reached its planned end, type: bool}
   sample:
@@ -266,10 +278,13 @@ result:
     packets_received: 730
     packets_lost: 0
     skew_s: 0.006
+    generator: {cpu_seconds: 5.31, max_rss_bytes: 183500800, wall_seconds: 12.204}
     complete: true
 """
 
+import resource
 import socket
+import sys
 import time
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitClient, LiveKitError
@@ -312,7 +327,28 @@ def empty_result(host, engine, plan, start_at, errors):
                 join_ms=[], subscribe_ms=[], subscribe_from="published_or_joined",
                 tracks=dict(published=0, expected_subscriptions=0, subscribed=0),
                 bytes_received=0, packets_received=0, packets_lost=0, jitter_ms=[], timeline=[],
-                server_samples=[], errors=list(errors), complete=False)
+                server_samples=[], generator=None, errors=list(errors), complete=False)
+
+
+class Usage:
+    """CPU and memory of this process and its finished children, from ``resource.getrusage``."""
+
+    # ru_maxrss is in KiB on Linux (and the BSDs), in bytes on macOS.
+    RSS_UNIT = 1 if sys.platform == "darwin" else 1024
+
+    def __init__(self):
+        self.cpu0 = self.cpu()
+        self.wall0 = time.monotonic()
+
+    @staticmethod
+    def cpu():
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def block(self):
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        return dict(cpu_seconds=round(max(0.0, self.cpu() - self.cpu0), 3), max_rss_bytes=int(peak) * self.RSS_UNIT,
+                    wall_seconds=round(time.monotonic() - self.wall0, 3))
 
 
 def smoke_problems(result, plan_slice):
@@ -431,6 +467,12 @@ def main():
 
     sampler = Sampler(params["metrics_urls"], interval=params["metrics_interval"],
                       validate_certs=params["validate_certs"], ca_path=params["ca_path"]).start()
+    # Wait for start_at here (the engines then start at once), so that the generator's own usage is
+    # measured from the start of the run, not from the start of the wait.
+    delay = start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    usage = Usage()
     try:
         if engine == "webrtc":
             result = run_webrtc(params["url"], params["api_key"], params["api_secret"], plan_slice,
@@ -446,7 +488,9 @@ def main():
         samples = sampler.stop()
         result = empty_result(host, engine, summary, start_at, [scrub(e, [params["api_secret"]]) + sampler_note(sampler)])
         result["server_samples"] = samples
+        result["generator"] = usage.block()
         fail("the %s engine failed: %s" % (engine, e), result)
+    result["generator"] = usage.block()
     result["server_samples"] = sampler.stop()
     result["errors"] = [scrub(e, [params["api_secret"]]) for e in result["errors"] + sampler.errors]
 

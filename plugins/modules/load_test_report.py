@@ -18,7 +18,8 @@ description:
   - The summary holds participants planned, connected and failed, rooms, bytes, packets, packet loss
     (lost / (received + lost)), subscribe and join time percentiles (nearest rank), the received bitrate
     in all and per generator, errors, start skew, the SFU peaks (participants, rooms, CPU cores from
-    C(cpu_seconds) deltas, memory) and a per-generator breakdown.
+    C(cpu_seconds) deltas, memory), the generators' own CPU and peak memory (from the C(generator) block
+    of each result, per generator and summed in C(generator_usage)) and a per-generator breakdown.
   - The HTML file is self-contained (no scripts, no external styles or fonts) with SVG plots of the
     subscribe time distribution, bitrate, loss and SFU CPU over time, and the result in the columns of
     the operators' load-test table.
@@ -171,6 +172,9 @@ summary:
     loss_pct: 0.0
     subscribe_ms: {count: 900, min: 12.0, p50: 41.0, p90: 90.0, p99: 197.0, max: 310.0}
     bitrate_kbps: {total: 180000.0, per_generator: {gen1: 90000.0, gen2: 90000.0}}
+    generator_usage: {measured: 2, cpu_seconds: 301.4, cpu_cores: 1.6744, max_cpu_cores: 0.8512,
+                      rss_bytes: 1258291200, max_rss_bytes: 650117120, cpu_cores_per_participant: 0.00167,
+                      rss_bytes_per_participant: 1258291}
 gates:
   description: One entry per gate given.
   returned: always

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.server
 METRICS_PORT = TEST_PORT + 20  # a second server with Prometheus on: this port and the next three
 RESULT_KEYS = {"schema", "host", "engine", "plan", "start_at", "started_at", "skew_s", "ended_at", "participants",
                "join_ms", "subscribe_ms", "subscribe_from", "tracks", "bytes_received", "packets_received",
-               "packets_lost", "jitter_ms", "timeline", "server_samples", "errors", "complete"}
+               "packets_lost", "jitter_ms", "timeline", "server_samples", "generator", "errors", "complete"}
 SAMPLE_KEYS = {"t", "url", "participants", "rooms", "cpu_seconds", "memory_bytes", "packets_in", "packets_out",
                "bytes_in", "bytes_out"}
 
@@ -44,6 +44,16 @@ def load_test(args, livekit, check=False, extra_env=None, secrets=()):
 def rooms_on(livekit, names):
     client = LiveKitClient(livekit["url"], livekit["api_key"], livekit["api_secret"])
     return dict((r["name"], r) for r in client.call("RoomService", "ListRooms", {"names": names}).get("rooms") or [])
+
+
+def check_generator_usage(r):
+    """The module's own CPU / memory block: positive, and within what the machine can give in the run."""
+    g = r["generator"]
+    assert set(g) == {"cpu_seconds", "max_rss_bytes", "wall_seconds"}, g
+    # the window starts at started_at (the module waits for start_at first) and ends after the leave
+    assert g["wall_seconds"] == pytest.approx(r["ended_at"] - r["started_at"], abs=1.0)
+    assert 0 < g["cpu_seconds"] <= g["wall_seconds"] * (os.cpu_count() or 1) + 1.0
+    assert 30 * 2**20 < g["max_rss_bytes"] < 4 * 2**30  # Python + the SDK's native library: tens to hundreds of MiB
 
 
 def check_files(livekit, *paths):
@@ -92,6 +102,7 @@ def test_smoke_run_shows_media_flowing(livekit, tmp_path):
     assert 6 <= r["ended_at"] - r["started_at"] < 20
     assert r["timeline"] and r["timeline"][-1]["connected"] == 2 and r["timeline"][-1]["bitrate_kbps"] > 0
     assert len(r["jitter_ms"]) == 2 and r["errors"] == []
+    check_generator_usage(r)
     with open(result_path) as f:
         assert json.load(f) == r
     with open(progress_path) as f:
@@ -135,13 +146,16 @@ def test_two_generators_started_together_share_the_plan(livekit, tmp_path):
         assert len(r["join_ms"]) == 3 and len(r["subscribe_ms"]) == r["tracks"]["subscribed"]
         assert r["errors"] == []
         assert r["video_codecs_sent"] == (["h264"] if r["plan"]["video_publishers"] else [])
+        check_generator_usage(r)
         check_files(livekit, str(tmp_path / ("result-%d.json" % i)))
     assert sum(r["plan"]["participants"] for r in results) == 6
     assert sum(r["plan"]["publishers"] for r in results) == plan["publishers"]
     assert abs(results[0]["started_at"] - results[1]["started_at"]) < 2.0
     cpu = (cpu_after.children_user + cpu_after.children_system) - (cpu_before.children_user + cpu_before.children_system)
-    print("two generators, 6 participants, %.0f s: %.1f CPU seconds in ansible + modules" % (
-        results[0]["ended_at"] - start_at, cpu))
+    # the modules are children of the ansible processes this test waited for: their CPU is part of ``cpu``
+    assert sum(r["generator"]["cpu_seconds"] for r in results) <= cpu + 0.5
+    print("two generators, 6 participants, %.0f s: %.1f CPU seconds in ansible + modules, %.1f in the generators' runs" % (
+        results[0]["ended_at"] - start_at, cpu, sum(r["generator"]["cpu_seconds"] for r in results)))
 
 
 def test_server_samples_from_prometheus(livekit, tmp_path):
@@ -213,6 +227,7 @@ def test_wrong_secret_fails_fast_and_writes_the_result(livekit, tmp_path):
         written = json.load(f)
     assert written["complete"] is False and written["participants"]["connected"] == 0
     assert written["errors"] == [out["msg"]]
+    assert written["generator"] is None  # the engine never started
     check_files(livekit, result_path)
     with open(result_path) as f:
         assert wrong not in f.read()

@@ -31,7 +31,10 @@ URL = "wss://sfu1.example.com"
 LEAKY = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJnZW4xIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 
 
-def webrtc(host, subscribe, received, lost, skew, cpu, extra_errors=()):
+MIB = 1048576
+
+
+def webrtc(host, subscribe, received, lost, skew, cpu, extra_errors=(), usage=None):
     """A webrtc generator result: 120 s run, timeline every 10 s, SFU sampled every 10 s."""
     started = T0 + skew
     timeline, server = [], []
@@ -53,7 +56,7 @@ def webrtc(host, subscribe, received, lost, skew, cpu, extra_errors=()):
         "tracks": {"published": 8, "expected_subscriptions": 360, "subscribed": 360},
         "bytes_received": 15000000 * 12, "packets_received": received, "packets_lost": lost,
         "jitter_ms": [3.0, 4.0, 5.0], "timeline": timeline, "server_samples": server,
-        "errors": list(extra_errors), "complete": True,
+        "generator": usage, "errors": list(extra_errors), "complete": True,
         "api_secret": "must-not-pass-through", "token": LEAKY,
     }
 
@@ -72,9 +75,11 @@ SUB_B = [30.0, 42.0, 36.0, 48.0, 200.0, 51.0, 39.0, 45.0, 66.0, 41.0]
 
 def results():
     return [
-        webrtc("gen1", SUB_A, 100000, 50, 0.05, [100.0, 115.0, 139.0]),
+        webrtc("gen1", SUB_A, 100000, 50, 0.05, [100.0, 115.0, 139.0],
+               usage=dict(cpu_seconds=60.0, max_rss_bytes=200 * MIB, wall_seconds=120.0)),
         webrtc("gen2", SUB_B, 80000, 150, -0.12, [100.0, 115.0, 139.0],
-               extra_errors=["Sub 7: join failed: token=%s" % LEAKY]),
+               extra_errors=["Sub 7: join failed: token=%s" % LEAKY],
+               usage=dict(cpu_seconds=90.0, max_rss_bytes=300 * MIB, wall_seconds=120.0, extra="dropped")),
         lk_result(),
     ]
 
@@ -117,6 +122,35 @@ def test_merge_multi_host():
     assert s["not_measured"]["subscribe_ms"] == ["gen3"]
     gen2 = [g for g in s["generators"] if g["host"] == "gen2"][0]
     assert gen2["subscribe_ms"]["p99"] == 200.0 and gen2["loss_pct"] == round(100.0 * 150 / 80150, 4)
+
+
+def test_merge_generator_usage():
+    s = merge(results())
+    by = dict((g["host"], g["usage"]) for g in s["generators"])
+    # gen1: 60 CPU s in 120 s = 0.5 cores, over 50 planned participants = 0.01 core each; 200 MiB / 50 = 4 MiB
+    assert by["gen1"] == dict(cpu_seconds=60.0, wall_seconds=120.0, max_rss_bytes=200 * MIB, cpu_cores=0.5,
+                              cpu_cores_per_participant=0.01, rss_bytes_per_participant=4 * MIB)
+    assert by["gen2"]["cpu_cores"] == 0.75 and by["gen2"]["cpu_cores_per_participant"] == 0.015
+    assert by["gen3"] is None  # the lk result built by the parser has no generator block
+    # the generators run at the same time: cores and RSS add up; per participant over the measured hosts
+    # (100 planned): 1.25 / 100 cores, 500 MiB / 100 = 5 MiB
+    assert s["generator_usage"] == dict(measured=2, cpu_seconds=150.0, cpu_cores=1.25, max_cpu_cores=0.75,
+                                        rss_bytes=500 * MIB, max_rss_bytes=300 * MIB,
+                                        cpu_cores_per_participant=0.0125, rss_bytes_per_participant=5 * MIB)
+    # only the contract's keys of the block are kept
+    report = json.loads(report_json(s, results(), [], None))
+    assert [r["generator"] for r in report["results"]][1] == dict(cpu_seconds=90.0, max_rss_bytes=300 * MIB,
+                                                                 wall_seconds=120.0)
+    page = render_html(s, results())
+    assert "<td>0.75</td>" in page and "<td>300.0 MiB</td>" in page and "1.25 / 0.0125" in page
+    # a result without the block (an older generator): nothing measured, nothing fails
+    none = merge([lk_result()])
+    assert none["generator_usage"]["measured"] == 0 and none["generator_usage"]["cpu_cores"] is None
+    assert "generators&#x27; CPU" not in render_html(none, [lk_result()])
+    bad = results()
+    bad[0]["generator"] = dict(cpu_seconds="lots")
+    with pytest.raises(ReportError, match="generator.cpu_seconds must be a number"):
+        merge(bad)
 
 
 def test_no_secret_passes_through():
