@@ -1,11 +1,18 @@
 """Start and stop a real livekit-server and redis-server on loopback, for the lab and the tests.
 
     local_livekit.py start --dir DIR [--port 7880] [--redis-port 6380] [--no-redis] [--keep-keys]
+                           [--prometheus-port N] [--stun-server HOST:PORT]
     local_livekit.py stop --dir DIR
 
 ``start`` generates a key pair into DIR/keys.yaml (mode 0600), writes DIR/config.yaml, starts both
 servers, waits until ``GET /`` answers ``OK`` and writes DIR/connection.json (url, api_key and the
-path of the key file: the secret stays in the key file).
+path of the key file: the secret stays in the key file). With ``--prometheus-port`` the server
+exports its Prometheus metrics on http://127.0.0.1:N/metrics (``metrics_url`` in connection.json).
+Without ``--stun-server`` livekit-server hands its clients public STUN servers
+(global.stun.twilio.com, stun.l.google.com: its built-in default when ``rtc.stun_servers`` is empty),
+so a WebRTC client of this server resolves and contacts them; ``--stun-server 127.0.0.1:3478`` keeps
+the clients off the internet. (The media itself runs between the machine's own non-loopback addresses:
+libwebrtc gathers no loopback candidates; it never leaves the machine.)
 """
 
 import argparse
@@ -96,7 +103,17 @@ def start(args):
         "  udp_port: %d" % (args.port + 2),
         "  node_ip: 127.0.0.1",
         "  use_external_ip: false",
+    ]
+    if args.stun_server:
+        config += ["  stun_servers: [%s]" % ", ".join('"%s"' % x for x in args.stun_server)]
+    config += [
         "key_file: %s" % keys,
+    ]
+    if args.prometheus_port:
+        if port_open(args.prometheus_port):
+            raise SystemExit("port %d is taken: pick another --prometheus-port" % args.prometheus_port)
+        config += ["prometheus:", "  port: %d" % args.prometheus_port]
+    config += [
         "logging:",
         "  level: info",
     ]
@@ -119,7 +136,8 @@ def start(args):
     url = "http://127.0.0.1:%d" % args.port
     wait_for(lambda: http_ok(url + "/"), "livekit-server at %s (see %s/server.log)" % (url, d))
     info = {"url": url, "ws_url": "ws://127.0.0.1:%d" % args.port, "api_key": key, "key_file": keys,
-            "redis": None if args.no_redis else "127.0.0.1:%d" % args.redis_port, "dir": d}
+            "redis": None if args.no_redis else "127.0.0.1:%d" % args.redis_port, "dir": d,
+            "metrics_url": "http://127.0.0.1:%d/metrics" % args.prometheus_port if args.prometheus_port else None}
     with open(os.path.join(d, "connection.json"), "w") as f:
         json.dump(info, f, indent=2)
     print(json.dumps(info))
@@ -171,6 +189,9 @@ def main(argv=None):
     parser.add_argument("--redis-port", type=int, default=6380)
     parser.add_argument("--no-redis", action="store_true")
     parser.add_argument("--keep-keys", action="store_true", help="reuse DIR/keys.yaml when it exists")
+    parser.add_argument("--prometheus-port", type=int, default=0, help="export Prometheus metrics on this port")
+    parser.add_argument("--stun-server", action="append", default=[],
+                        help="STUN server (HOST:PORT) given to the clients instead of livekit's public default")
     args = parser.parse_args(argv)
     {"start": start, "stop": stop}[args.action](args)
 
