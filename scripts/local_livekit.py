@@ -8,11 +8,12 @@
 servers, waits until ``GET /`` answers ``OK`` and writes DIR/connection.json (url, api_key and the
 path of the key file: the secret stays in the key file). With ``--prometheus-port`` the server
 exports its Prometheus metrics on http://127.0.0.1:N/metrics (``metrics_url`` in connection.json).
-Without ``--stun-server`` livekit-server hands its clients public STUN servers
-(global.stun.twilio.com, stun.l.google.com: its built-in default when ``rtc.stun_servers`` is empty),
-so a WebRTC client of this server resolves and contacts them; ``--stun-server 127.0.0.1:3478`` keeps
-the clients off the internet. (The media itself runs between the machine's own non-loopback addresses:
-libwebrtc gathers no loopback candidates; it never leaves the machine.)
+With ``rtc.stun_servers`` empty livekit-server hands its clients public STUN servers
+(global.stun.twilio.com, stun.l.google.com), so a WebRTC client of this server would resolve and
+contact them: ``--stun-server`` defaults to 127.0.0.1:3478 (nothing needs to listen there), which
+keeps the clients of the tests and the lab off the internet. (The media itself runs between the
+machine's own non-loopback addresses: libwebrtc gathers no loopback candidates; it never leaves the
+machine.)
 """
 
 import argparse
@@ -191,8 +192,9 @@ def main(argv=None):
     parser.add_argument("--keep-keys", action="store_true", help="reuse DIR/keys.yaml when it exists")
     parser.add_argument("--prometheus-port", type=int, default=0, help="export Prometheus metrics on this port")
     parser.add_argument("--stun-server", action="append", default=[],
-                        help="STUN server (HOST:PORT) given to the clients instead of livekit's public default")
+                        help="STUN server (HOST:PORT) given to the clients (default 127.0.0.1:3478, not livekit's public ones)")
     args = parser.parse_args(argv)
+    args.stun_server = args.stun_server or ["127.0.0.1:3478"]
     {"start": start, "stop": stop}[args.action](args)
 
 
