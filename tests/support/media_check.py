@@ -1,10 +1,14 @@
 """Join a room as a subscriber and count the media frames received from the other participants.
 
     media_check.py --url wss://proxy --api-key APIxxx --api-secret-file FILE --room ROOM \
-        --identity watcher --expect-kinds audio,video --seconds 30 [--min-frames 10]
+        --identity watcher --expect-kinds audio,video --seconds 30 [--min-frames 10] [--relay-only]
 
 Prints one JSON line: {"ok": bool, "tracks": [{"participant", "kind", "frames", "subscribed_after_ms"}],
-"join_ms": int, "error": str}. Exits 0 only when every expected kind reached --min-frames within
+"join_ms": int, "candidates": [{"type": "relay", "address": ip}, ...], "error": str}; "candidates" are
+the local candidates of the nominated ICE pairs at the end (for a relay candidate, the address is the
+TURN server's relayed address). --relay-only gathers relay candidates only (ICE transport
+policy "relay"), so media can only arrive through a TURN server the SFU handed out.
+Exits 0 only when every expected kind reached --min-frames within
 --seconds (a hard bound: SIGALRM ends the process even if the SDK hangs). The secret comes from
 --api-secret-file or LIVEKIT_API_SECRET, never from the command line.
 """
@@ -31,6 +35,7 @@ def parse_args(argv=None):
     p.add_argument("--expect-kinds", default="audio,video")
     p.add_argument("--min-frames", type=int, default=10)
     p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--relay-only", action="store_true")
     args = p.parse_args(argv)
     if args.api_secret_file:
         with open(args.api_secret_file) as f:
@@ -47,6 +52,20 @@ async def count_frames(stream, entry, enough):
     async for _event in stream:
         entry["frames"] += 1
         enough()
+
+
+async def nominated_candidates(room):
+    """Type (host, srflx, prflx, relay) and address of the local candidates of the nominated ICE pairs."""
+    stats = await room.get_rtc_stats()
+    everything = list(stats.publisher_stats) + list(stats.subscriber_stats)
+    local = dict((s.local_candidate.rtc.id, s.local_candidate.candidate)
+                 for s in everything if s.WhichOneof("stats") == "local_candidate")
+    nominated = [s.candidate_pair.candidate_pair.local_candidate_id for s in everything
+                 if s.WhichOneof("stats") == "candidate_pair" and s.candidate_pair.candidate_pair.nominated]
+    from livekit.rtc._proto.stats_pb2 import IceCandidateType
+
+    found = set((IceCandidateType.Name(local[c].candidate_type).lower(), local[c].address) for c in nominated if c in local)
+    return [{"type": kind, "address": address} for kind, address in sorted(found)]
 
 
 async def run(args, deadline, result):
@@ -71,11 +90,16 @@ async def run(args, deadline, result):
         tasks.append(asyncio.ensure_future(count_frames(stream, entry, enough)))
 
     room.on("track_subscribed", on_subscribed)
-    await asyncio.wait_for(room.connect(args.url, token), timeout=max(1.0, deadline - time.monotonic()))
+    options = rtc.RoomOptions()
+    if args.relay_only:
+        options = rtc.RoomOptions(rtc_config=rtc.RtcConfiguration(ice_transport_type=rtc.IceTransportType.TRANSPORT_RELAY))
+    await asyncio.wait_for(room.connect(args.url, token, options), timeout=max(1.0, deadline - time.monotonic()))
     result["join_ms"] = int((time.monotonic() - started) * 1000)
     try:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done.wait(), timeout=max(0.0, deadline - time.monotonic()))
+        with contextlib.suppress(Exception):
+            result["candidates"] = await asyncio.wait_for(nominated_candidates(room), timeout=2)
     finally:
         for task in tasks:
             task.cancel()
@@ -92,7 +116,7 @@ def main(argv=None):
     signal.setitimer(signal.ITIMER_REAL, args.seconds)
     from livekit import api, rtc
 
-    result = {"ok": False, "tracks": [], "join_ms": None, "error": ""}
+    result = {"ok": False, "tracks": [], "join_ms": None, "candidates": [], "error": ""}
     try:
         asyncio.run(run(args, begin + args.seconds - min(3.0, args.seconds / 4), result))
     except Exception as e:  # reported in the JSON line, the exit status says it failed
