@@ -21,6 +21,7 @@ collections() {
   export ANSIBLE_COLLECTIONS_PATH
   ANSIBLE_CONNECTION_PLUGINS="$(pwd)/scripts/connection_plugins"
   export ANSIBLE_CONNECTION_PLUGINS
+  export ANSIBLE_FORKS=10  # the 7 lab hosts in one batch per task
   PATH="$(pwd)/.venv/bin:$PATH"
   export PATH
   unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: lint, sanity, unit, and integration against a real livekit-server started here.
+# Every test: lint, sanity, unit, integration against a real livekit-server started here, and the
+# Molecule scenarios (in lanes beside the rest: tests/lanes.py). docs/testing.md says what runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -13,12 +14,5 @@ ruff check plugins tests scripts benchmarks
 step "changelog fragments"
 antsibull-changelog lint
 
-step "ansible-test sanity"
-COLLECTIONS=$(scripts/sync-collection.sh)
-(cd "$COLLECTIONS/ansible_collections/rtcstack/livekit" && ansible-test sanity --venv --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" --color no)
-
-step "ansible-lint (profile production)"
-ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS" ansible-lint --profile production
-
-step "pytest: unit and integration against the real server"
+step "pytest: unit, sanity, ansible-lint, the API against the real server, Molecule scenarios"
 exec pytest "$@"

@@ -46,3 +46,43 @@ def livekit(tmp_path_factory):
 def assert_no_secrets(text, secrets, where):
     for secret in secrets:
         assert secret not in text, "a secret appeared in %s" % where
+
+
+# --- Molecule scenarios in lanes beside the rest of the suite (tests/e2e/test_molecule.py) ---------
+_LANES = {}
+
+
+def pytest_collection_finish(session):
+    """Start the selected scenarios in the background as soon as the session knows them."""
+    items = [i for i in session.items if getattr(i, "originalname", "") == "test_scenario"]
+    if not items or session.config.option.collectonly or os.environ.get("RTCSTACK_ROLE_TESTS", "ci") == "0":
+        return
+    module = items[0].module
+    _LANES["module"] = module
+    _LANES["host_keys"] = module.read_host_keys()
+    lanes = module.make_lanes([i.callspec.params["scenario"] for i in items])
+    _LANES["lanes"] = lanes
+    lanes.start()
+
+
+def pytest_sessionfinish(session):
+    lanes = _LANES.get("lanes")
+    if lanes is not None:
+        lanes.stop()
+        _LANES["module"].restore_host_keys(_LANES["host_keys"])
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How long each scenario ran in its lane (docs/benchmarks.md quotes these)."""
+    lanes = _LANES.get("lanes")
+    if lanes is None:
+        return
+    terminalreporter.section("Molecule scenarios in %d lanes" % lanes.lanes)
+    for job in lanes.jobs.values():
+        took = "%.1f min" % (job.seconds / 60) if job.seconds is not None else "-"
+        terminalreporter.write_line("%-18s %-10s %s" % (job.name, took, job.returncode))
+
+
+@pytest.fixture(scope="session")
+def molecule_lanes():
+    return _LANES["lanes"]

@@ -1,8 +1,11 @@
-"""Molecule scenarios under molecule/ on real systemd hosts (root podman): converge, idempotence,
-verify. ``make test`` (CI) runs every scenario but those in ``NOT_IN_MAKE_TEST`` (a scenario that has
-not passed end to end here waits there, with the reason in docs/testing.md); ``make test-roles``
-(RTCSTACK_ROLE_TESTS=all) runs those too. The bad-input scenario runs first, the whole stack and the
-load test last. Scenarios whose name ends in ``_vm`` boot a qemu VM and are not run here."""
+"""Molecule scenarios under molecule/ on real systemd hosts (root podman): the full `molecule test`
+sequence of each (converge, idempotence, side effects, verify).
+
+The scenarios run in lanes beside the rest of the suite (tests/lanes.py, started by conftest.py when
+the session starts): lane 1 at once, the second when the foreground reaches these tests, longest
+first. ``RTCSTACK_MOLECULE_LANES`` sets the number of lanes (1 runs them one after another).
+``RTCSTACK_ROLE_TESTS=0`` skips them. Scenarios whose name ends in ``_vm`` boot a qemu VM and are not
+run here. Host-wide kernel keys the scenarios may change are read before and restored after."""
 
 import os
 import subprocess
@@ -11,41 +14,61 @@ import sys
 import pytest
 import yaml
 from conftest import COLLECTIONS, ROOT, assert_no_secrets
+from lanes import Job, Lanes
 
 SCENARIOS_DIR = os.path.join(ROOT, "molecule")
-ALL_SCENARIOS = sorted(
+SCENARIOS = sorted(
     s for s in (os.listdir(SCENARIOS_DIR) if os.path.isdir(SCENARIOS_DIR) else [])
     if os.path.isfile(os.path.join(SCENARIOS_DIR, s, "molecule.yml")) and not s.endswith("_vm")
 )
-FIRST, LAST = ("preflight",), ("cluster", "load_test")
-NOT_IN_MAKE_TEST = ()
+# Longest first (docs/benchmarks.md), so the last lane to finish has short work left.
+LONGEST_FIRST = ("cluster", "load_test", "redis_sentinel", "coturn", "livekit_server", "livekit_workers",
+                 "redis_cluster", "node_tuning", "livekit_proxy", "firewall", "redis_standalone", "preflight")
+ORDERED = [s for s in LONGEST_FIRST if s in SCENARIOS] + [s for s in SCENARIOS if s not in LONGEST_FIRST]
+# node_tuning checks that host-wide kernel keys stay as they were, and the redis role writes one
+# (vm.overcommit_memory) from inside its containers: it runs with no other scenario beside it.
+EXCLUSIVE = ("node_tuning",)
+# Host-wide keys a scenario can change from a privileged container: restored when the session ends.
+HOST_KEYS = ("vm.overcommit_memory", "fs.file-max", "fs.nr_open")
 ROLE_TESTS = os.environ.get("RTCSTACK_ROLE_TESTS", "ci")
-ORDERED = ([s for s in FIRST if s in ALL_SCENARIOS] + [s for s in ALL_SCENARIOS if s not in FIRST + LAST]
-           + [s for s in LAST if s in ALL_SCENARIOS])
-SCENARIOS = [s for s in ORDERED if ROLE_TESTS == "all" or s not in NOT_IN_MAKE_TEST]
 LOGS = os.path.join(ROOT, "tests", "output", "logs")
-
 
 pytestmark = pytest.mark.skipif(ROLE_TESTS == "0", reason="RTCSTACK_ROLE_TESTS=0: Molecule scenarios skipped")
 
 
-@pytest.fixture(scope="module")
-def test_hosts_ready():
-    subprocess.run(["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "prepare"], check=True)
-
-
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenario(scenario, test_hosts_ready):
+def scenario_env():
     env = dict(os.environ, RTCSTACK_COLLECTIONS=COLLECTIONS, ANSIBLE_NOCOLOR="1", NO_COLOR="1", ANSIBLE_FORCE_COLOR="0",
                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    env = dict((k, v) for k, v in env.items() if not k.startswith("LIVEKIT_"))
-    proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=3000, check=False)
-    os.makedirs(LOGS, exist_ok=True)
-    with open(os.path.join(LOGS, "molecule-%s.log" % scenario), "w") as f:
-        f.write(proc.stdout)
-    assert proc.returncode == 0, proc.stdout[-8000:]
-    assert_no_secrets(proc.stdout, scenario_secrets(scenario), "molecule scenario %s" % scenario)
+    return dict((k, v) for k, v in env.items() if not k.startswith("LIVEKIT_"))
+
+
+def read_host_keys():
+    out = subprocess.run(["sysctl", "-n"] + list(HOST_KEYS), capture_output=True, text=True, check=True).stdout
+    return dict(zip(HOST_KEYS, out.split("\n")))
+
+
+def restore_host_keys(before):
+    for key, value in before.items():
+        if read_host_keys().get(key) != value:
+            subprocess.run(["sysctl", "-q", "-w", "%s=%s" % (key, value)], check=False)
+
+
+def make_lanes(selected):
+    """The lanes of the selected scenarios, longest first (conftest.py starts them when the session starts)."""
+    env = scenario_env()
+    jobs = [Job(s, ["molecule", "test", "-s", s], env, ROOT, os.path.join(LOGS, "molecule-%s.log" % s), timeout=3000,
+                exclusive=s in EXCLUSIVE, cleanup=["molecule", "destroy", "-s", s])
+            for s in ORDERED if s in selected]
+    prepare = ["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "prepare"]
+    return Lanes(jobs, lanes=int(os.environ.get("RTCSTACK_MOLECULE_LANES", "2")),
+                 before=lambda: subprocess.run(prepare, check=True, stdout=subprocess.DEVNULL))
+
+
+@pytest.mark.parametrize("scenario", ORDERED)
+def test_scenario(scenario, molecule_lanes):
+    job = molecule_lanes.result(scenario)
+    assert job.returncode == 0, "molecule test -s %s: %s\n%s" % (scenario, job.returncode, job.output[-8000:])
+    assert_no_secrets(job.output, scenario_secrets(scenario), "molecule scenario %s" % scenario)
 
 
 SECRET_WORDS = ("password", "secret", "api_keys", "auth_pass")
