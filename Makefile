@@ -13,4 +13,4 @@ stop:
 	bash scripts/lab.sh stop
 test-roles:
 	bash scripts/bootstrap.sh
-	RTCSTACK_ROLE_TESTS=all .venv/bin/pytest tests/e2e/test_molecule.py
+	.venv/bin/pytest tests/e2e/test_molecule.py
