@@ -485,21 +485,15 @@ STACK_GROUPS = SERVICE_GROUPS + ("livekit_loadgen",)
 # role -> the inventory groups it runs on, the function that declares its ports from its variables (None: no
 # port), and when it runs there (None: always). The order is the order of each host's port list.
 ROLES = {
-    "firewall": {"groups": SERVICE_GROUPS, "ports": _firewall_ports, "when": _firewall_runs},
+    "firewall": {"groups": STACK_GROUPS, "ports": _firewall_ports, "when": _firewall_runs},
     "node_tuning": {"groups": TUNED_GROUPS, "ports": None, "when": None},
     "redis": {"groups": ("livekit_redis",), "ports": _redis_ports, "when": None},
     "coturn": {"groups": ("livekit_turn",), "ports": _coturn_ports, "when": None},
     "livekit_server": {"groups": ("livekit_sfu",), "ports": _livekit_server_ports, "when": None},
     "livekit_proxy": {"groups": ("livekit_proxy",), "ports": _livekit_proxy_ports, "when": None},
-    "livekit_ingress": {"groups": ("livekit_ingress",), "ports": _livekit_ingress_ports, "when": None},
     "livekit_egress": {"groups": ("livekit_egress",), "ports": _livekit_egress_ports, "when": None},
+    "livekit_ingress": {"groups": ("livekit_ingress",), "ports": _livekit_ingress_ports, "when": None},
     "load_test": {"groups": ("livekit_loadgen",), "ports": None, "when": None},
-}
-
-# Where a port's number comes from, for messages (role -> entry name -> variables).
-PORT_VARS = {
-    "turn-relay": "coturn_min_port / coturn_max_port",
-    "livekit-rtc-udp": "livekit_server_rtc_port_range_start/_end or livekit_server_rtc_udp_port",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: deployment
 short_description: The deployment model of the inventory (nodes, ports, Redis, TURN, keys) as facts
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - rtcstack.livekit contributors (@rtcstack)
 description:
