@@ -9,7 +9,6 @@ import os
 from collections.abc import Mapping
 
 import yaml
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
@@ -60,7 +59,7 @@ class _HostVars(Mapping):
     def __getitem__(self, host):
         if host == self._current:
             return self._this
-        return self._hostvars[host] if host in self._hostvars else {}
+        return self._hostvars.get(host, {})
 
     def __contains__(self, host):
         return host == self._current or host in self._hostvars

@@ -225,7 +225,8 @@ def nft_rules(entries, private=None, groups=None):
     """nftables rule lines (inet family) accepting each exposed entry's new connections from its sources."""
     private = DEFAULT_PRIVATE if private is None else private
     groups = groups or {}
-    normalised = sorted((e for e in port_entries(entries) if e["expose"]), key=lambda e: (e["start"], e["end"], e["proto"], e["name"]))
+    exposed = [e for e in port_entries(entries) if e["expose"]]
+    normalised = sorted(exposed, key=lambda e: (e["start"], e["end"], e["proto"], e["name"]))
     lines = []
     for entry in normalised:
         match = "%s dport %s" % (entry["proto"], span(entry["start"], entry["end"]))
@@ -240,7 +241,8 @@ def nft_rules(entries, private=None, groups=None):
                 if nets:
                     candidates.append("%s saddr %s %s accept %s" % (keyword, _render_set(nets), match, comment))
             if not candidates:
-                candidates = ["# %s: %s from %s resolves to no address, nothing allowed" % (entry["name"], match, ", ".join(entry["from"]))]
+                candidates = ["# %s: %s from %s resolves to no address, nothing allowed"
+                              % (entry["name"], match, ", ".join(entry["from"]))]
         for line in candidates:
             if line not in lines:
                 lines.append(line)
@@ -390,7 +392,8 @@ def _livekit_server_ports(v):
             ports.append(_entry("livekit-turn-tls", "tcp", _int(turn["tls_port"]), "any"))
         if _int(turn.get("udp_port"), 0) > 0:
             ports.append(_entry("livekit-turn-udp", "udp", _int(turn["udp_port"]), "any"))
-        ports.append(_entry("livekit-turn-relay", "udp", "%s-%s" % (turn.get("relay_range_start", 30000), turn.get("relay_range_end", 40000)), "any"))
+        relay = "%s-%s" % (turn.get("relay_range_start", 30000), turn.get("relay_range_end", 40000))
+        ports.append(_entry("livekit-turn-relay", "udp", relay, "any"))
     return ports
 
 
@@ -551,8 +554,8 @@ def _redis(views, hosts, problems):
     for host in hosts:
         v = views[host]
         if v.get("redis_mode", "standalone") != mode:
-            problems.append({"host": host, "message": "%s: redis_mode %s differs from %s's %s: every Redis host needs the same mode"
-                             % (host, v.get("redis_mode"), hosts[0], mode)})
+            problems.append({"host": host, "message": "%s: redis_mode %s differs from %s's %s: every Redis host needs the "
+                                                      "same mode" % (host, v.get("redis_mode"), hosts[0], mode)})
         nodes.append({"host": host, "address": v.get("redis_bind_address") or None, "port": _int(v.get("redis_port"), 6379),
                       "sentinel_port": _int(v.get("redis_sentinel_port"), 26379)})
     known = [n for n in nodes if n["address"]]
@@ -617,12 +620,10 @@ def _keys(views, hosts):
 
 
 def _overlap_message(host, conflict, by_name):
-    a, b = conflict["names"]
-    relay = a if a == "turn-relay" and conflict["owners"][0] == "coturn" else b if b == "turn-relay" and conflict["owners"][1] == "coturn" else None
-    if relay:
-        other = b if relay == a else a
-        other_owner = conflict["owners"][1] if relay == a else conflict["owners"][0]
-        entry = by_name[("coturn", relay)]
+    pairs = list(zip(conflict["owners"], conflict["names"]))
+    if ("coturn", "turn-relay") in pairs:
+        other_owner, other = pairs[1] if pairs[0] == ("coturn", "turn-relay") else pairs[0]
+        entry = by_name[("coturn", "turn-relay")]
         other_entry = by_name[(other_owner, other)]
         return ("The coturn relay range %s overlaps other UDP ports of %s: %s: %s udp %s. Move coturn_min_port / "
                 "coturn_max_port or the other range (e.g. LiveKit's RTC UDP range)."
@@ -640,7 +641,7 @@ def build(groups, hostvars, defaults):
     groups = {name: list(members or []) for name, members in (groups or {}).items()}
     stack_hosts = _unique(h for g in STACK_GROUPS for h in groups.get(g, []))
     problems = []
-    views = {h: HostView(h, hostvars.get(h, {}) if hasattr(hostvars, "get") else hostvars[h], defaults, groups) for h in stack_hosts}
+    views = {h: HostView(h, _vars_of(hostvars, h), defaults, groups) for h in stack_hosts}
 
     nodes, ports = {}, {}
     for host in stack_hosts:
@@ -662,7 +663,7 @@ def build(groups, hostvars, defaults):
             addresses = _addresses(v)
         except _Undefined as e:
             problems.append({"host": host, "message": str(e)})
-            addresses = {"ansible_host": None, "default_ipv4": None, "ipv4": [], "ipv6": [], "private_ip": None, "public": None, "reach": []}
+            addresses = dict(NO_ADDRESS)
         nodes[host] = {"groups": host_groups, "roles": roles, "addresses": addresses}
         invalid = port_problems(entries)
         if invalid:
@@ -682,20 +683,22 @@ def build(groups, hostvars, defaults):
                     continue
                 group = source if source in groups else "livekit_" + source if "livekit_" + source in groups else None
                 members = groups.get(group, []) if group else []
-                missing = [h for h in members if not (nodes.get(h) or {"addresses": _safe_addresses(hostvars, h, defaults, groups)})["addresses"]["reach"]]
-                reach = _unique(a for h in members if h not in missing
-                                for a in (nodes.get(h) or {"addresses": _safe_addresses(hostvars, h, defaults, groups)})["addresses"]["reach"])
-                sources[source] = {"group": group, "hosts": members, "addresses": reach, "missing": missing}
+                reach = {h: (nodes[h]["addresses"] if h in nodes else _safe_addresses(hostvars, h, defaults, groups))["reach"]
+                         for h in members}
+                missing = [h for h in members if not reach[h]]
+                sources[source] = {"group": group, "hosts": members, "addresses": _unique(a for h in members for a in reach[h]),
+                                   "missing": missing}
     for host in stack_hosts:
         unknown = _unique(s for e in ports[host] for s in e["from"] if s in sources and sources[s]["group"] is None)
         if unknown:
             problems.append({"host": host, "message": "%s: `from` names groups that are not in the inventory (neither NAME nor "
                                                       "livekit_NAME): %s" % (host, ", ".join(unknown))})
         if "firewall" in nodes[host]["roles"]:
-            missing = _unique(m for e in ports[host] if e["expose"] for s in e["from"] if s in sources for m in sources[s]["missing"])
+            missing = _unique(m for e in ports[host] if e["expose"] for s in e["from"] if s in sources
+                              for m in sources[s]["missing"])
             if missing:
-                problems.append({"host": host, "message": "%s: no address is known for %s (a source of its firewall): gather their "
-                                                          "facts earlier in the playbook (or use a fact cache), or set "
+                problems.append({"host": host, "message": "%s: no address is known for %s (a source of its firewall): gather "
+                                                          "their facts earlier in the playbook (or use a fact cache), or set "
                                                           "firewall_addresses (a list) or ansible_host to an address for them"
                                                           % (host, ", ".join(missing))})
 
@@ -712,13 +715,19 @@ def build(groups, hostvars, defaults):
     return model
 
 
+NO_ADDRESS = {"ansible_host": None, "default_ipv4": None, "ipv4": [], "ipv6": [], "private_ip": None, "public": None, "reach": []}
+
+
+def _vars_of(hostvars, host):
+    return hostvars.get(host, {})
+
+
 def _safe_addresses(hostvars, host, defaults, groups):
     """Addresses of a host outside the stack groups (a custom source group)."""
     try:
-        vars_ = hostvars.get(host, {}) if hasattr(hostvars, "get") else hostvars[host]
-        return _addresses(HostView(host, vars_, defaults, groups))
-    except (_Undefined, KeyError):
-        return {"reach": []}
+        return _addresses(HostView(host, _vars_of(hostvars, host), defaults, groups))
+    except _Undefined:
+        return dict(NO_ADDRESS)
 
 
 def node(model, host):

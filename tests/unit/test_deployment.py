@@ -136,11 +136,10 @@ def test_lab_ruleset_is_unchanged(host):
 
 
 def test_proxy_source_resolves_to_the_proxy_addresses():
-    facts = lab_facts()
-    loader_model = inventory_model("inventories/example", {"edge-1": {"all_ipv4_addresses": ["10.0.4.41"], "all_ipv6_addresses": []}})
-    node = model.node(loader_model, "sfu-1")
-    assert 'ip saddr 10.0.4.41 tcp dport 7880 accept comment "livekit-http"' in model.nft_rules(node["ports"], groups=node["sources"])
-    assert facts  # the lab facts helper is shared
+    m = inventory_model("inventories/example", {"edge-1": {"all_ipv4_addresses": ["10.0.4.41"], "all_ipv6_addresses": []}})
+    node = model.node(m, "sfu-1")
+    rules = model.nft_rules(node["ports"], groups=node["sources"])
+    assert 'ip saddr 10.0.4.41 tcp dport 7880 accept comment "livekit-http"' in rules
 
 
 # --- small inventories ---------------------------------------------------------------------------------------------
@@ -163,7 +162,8 @@ def test_relay_range_inside_livekit_range_on_one_host():
 
 def test_overlap_of_two_roles_and_an_extra_port():
     m = small({"livekit_ingress": ["w"], "livekit_egress": ["w"]},
-              {"w": {"livekit_egress_health_port": 7888, "firewall_extra_ports": [{"name": "x", "proto": "tcp", "port": "7000-7100"}]}})
+              {"w": {"livekit_egress_health_port": 7888,
+                     "firewall_extra_ports": [{"name": "x", "proto": "tcp", "port": "7000-7100"}]}})
     messages = [p["message"] for p in m["problems"]]
     assert any("livekit-egress-health (livekit_egress, tcp 7888) overlaps livekit-ingress-health" in s for s in messages)
     assert len(messages) == 1
@@ -171,7 +171,8 @@ def test_overlap_of_two_roles_and_an_extra_port():
 
 def test_unknown_group_and_host_without_address():
     m = small({"livekit_sfu": ["s"], "livekit_proxy": ["p"]},
-              {"s": {"firewall_extra_ports": [{"name": "typo", "proto": "tcp", "port": 9, "from": "proxxy"}]}, "p": {"ansible_host": "p.example"}})
+              {"s": {"firewall_extra_ports": [{"name": "typo", "proto": "tcp", "port": 9, "from": "proxxy"}]},
+               "p": {"ansible_host": "p.example"}})
     messages = [p["message"] for p in m["problems"] if p["host"] == "s"]
     assert any("not in the inventory (neither NAME nor livekit_NAME): proxxy" in s for s in messages)
     assert any("no address is known for p" in s for s in messages)
