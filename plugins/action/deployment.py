@@ -87,8 +87,9 @@ class ActionModule(ActionBase):
         hostvars = _HostVars(task_vars.get("hostvars", {}), host, _ThisHost(task_vars, self._templar))
         model = _deployment.build(task_vars.get("groups", {}), hostvars, role_defaults())
         node = _deployment.node(model, host)
-        result.update(changed=False, ansible_facts={"livekit_deployment": model, "livekit_node": node})
         if fail and node["problems"]:
-            result.update(failed=True, msg="The deployment model of the inventory has %d problem(s) concerning %s: %s" % (
-                len(node["problems"]), host, " | ".join(node["problems"])))
+            result.update(failed=True, problems=node["problems"], msg="The deployment model of the inventory has %d problem(s) "
+                          "concerning %s: %s" % (len(node["problems"]), host, " | ".join(node["problems"])))
+            return result
+        result.update(changed=False, ansible_facts={"livekit_deployment": model, "livekit_node": node})
         return result
