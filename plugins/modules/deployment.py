@@ -25,15 +25,19 @@ options:
   fail_on_problems:
     description:
       - Fail when the model has problems that concern this host (or the whole inventory).
-      - With V(false), the problems are only returned (RV(ansible_facts.livekit_node.problems)).
+      - With V(false), the problems are only returned (C(livekit_node.problems)).
     type: bool
     default: true
 attributes:
   check_mode:
+    description: Runs in check mode as in a normal run (it changes nothing).
     support: full
   diff_mode:
+    description: Nothing to show.
     support: none
   platform:
+    description: Runs on the controller only.
+    support: full
     platforms: all
 notes:
   - Role defaults that are Jinja expressions are not templated; the few that the model needs
