@@ -72,10 +72,11 @@ def test_entries_are_normalised():
         {"name": "c", "proto": "udp", "port": " 50000 - 50100 ", "from": "sfu"},
     ], owner="role")
     assert out == [
-        {"name": "a", "proto": "tcp", "port": 7880, "start": 7880, "end": 7880, "from": ["any"], "owner": "role"},
+        {"name": "a", "proto": "tcp", "port": 7880, "start": 7880, "end": 7880, "from": ["any"], "owner": "role", "expose": True},
         {"name": "b", "proto": "udp", "port": 3478, "start": 3478, "end": 3478, "from": ["private", "10.1.0.0/16"],
-         "owner": "role"},
-        {"name": "c", "proto": "udp", "port": "50000-50100", "start": 50000, "end": 50100, "from": ["sfu"], "owner": "role"},
+         "owner": "role", "expose": True},
+        {"name": "c", "proto": "udp", "port": "50000-50100", "start": 50000, "end": 50100, "from": ["sfu"], "owner": "role",
+         "expose": True},
     ]
     # an explicit owner wins over the default; without either, the name is the owner
     assert port_entries([dict(RTC)], owner="x")[0]["owner"] == "livekit_server"
