@@ -47,6 +47,11 @@ CHARSETS = {
 # A JWT anywhere in a text: livekit-server repeats a refused token in its 401 message.
 JWT_PATTERN = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 _TOKEN_PARAM = re.compile(r"(access_token=)[^&\s\"']+")
+# With assignments=True: credentials in headers and `name=value` / `name: value` pairs of free text.
+_ASSIGNMENTS = (
+    re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s<]\S*"),
+    re.compile(r"(?i)\b(access_token|token|api_secret|secret|password|passwd)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&<]+)"),
+)
 
 
 # -- key ids and secrets --------------------------------------------------------------------------
@@ -116,14 +121,23 @@ def generate_secret(length=43):
 
 # -- redaction ------------------------------------------------------------------------------------
 
-def redact(text, secrets=(), mask=MASK):
+def redact(text, secrets=(), mask=MASK, assignments=False):
     """``text`` (any object, as text) with each given secret, each JWT and each ``access_token=``
-    value replaced by ``mask``. Longer secrets are replaced first, so none is left half masked."""
+    value replaced by ``mask``. Longer secrets are replaced first, so none is left half masked.
+
+    ``assignments=True`` also masks what follows ``Bearer``/``Basic`` and ``secret=``, ``password:``
+    and the like, for free text such as a load test's error messages (not for messages that name
+    options, where "api_secret: ..." is prose).
+    """
     text = "" if text is None else str(text)
     for secret in sorted((s for s in secrets if isinstance(s, str) and s), key=len, reverse=True):
         text = text.replace(secret, mask)
     text = _TOKEN_PARAM.sub(lambda m: m.group(1) + mask, text)
-    return JWT_PATTERN.sub(mask, text)
+    text = JWT_PATTERN.sub(mask, text)
+    if assignments:
+        for pattern in _ASSIGNMENTS:
+            text = pattern.sub(lambda m: m.group(1) + m.group(2) + mask, text)
+    return text
 
 
 # -- atomic writes --------------------------------------------------------------------------------

@@ -154,6 +154,14 @@ def test_redact_masks_jwts_and_given_secrets():
     assert redact("a eyJhbGciOi.. b eyJx.y.z") == "a %s b %s" % (MASK, MASK)
 
 
+def test_redact_assignments_for_free_text():
+    text = "auth Bearer abc.def; Basic dXNlcjpw, password=hunter2&x=1 secret: 's p' api_secret=\"q\" token=zz"
+    assert redact(text) == text
+    assert redact(text, assignments=True) == (
+        "auth Bearer %s Basic %s password=%s&x=1 secret: %s api_secret=%s token=%s" % ((MASK,) * 6))
+    assert redact("check api_key and api_secret", assignments=True) == "check api_key and api_secret"
+
+
 def test_redact_longest_secret_first_and_odd_input():
     assert redact("abcdef abc", ["abc", "abcdef"]) == "%s %s" % (MASK, MASK)
     assert redact("keep", ["", None, 42]) == "keep"
