@@ -289,7 +289,7 @@ def main():
             module.fail_json(msg="cannot write %s: %s" % (path, to_native(e)))
         if old_mode is not None and old_mode != mode:
             # The new file has its final mode from the start: show the change as the mode option would.
-            diff["before"]["mode"], diff["after"]["mode"] = "0%03o" % old_mode, "0%03o" % mode
+            diff["before"]["mode"], diff["after"]["mode"] = "0{:03o}".format(old_mode), "0{:03o}".format(mode)
     if os.path.exists(path):
         file_args = module.load_file_common_arguments(dict(mode=p["mode"], owner=p["owner"], group=p["group"]),
                                                       path=path)
