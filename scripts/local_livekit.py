@@ -29,7 +29,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "plugins", "module_utils"))
-from _token import generate_key_id, generate_secret  # noqa: E402 (the collection's own key generator)
+from _secrets import generate_key_id, generate_secret, read_key_file, write_atomic  # noqa: E402 (the collection's key policy)
 
 
 def pinned_version():
@@ -88,14 +88,11 @@ def start(args):
     stop(args, quiet=True)
     keys = os.path.join(d, "keys.yaml")
     if args.keep_keys and os.path.exists(keys):
-        with open(keys) as f:
-            key = f.read().split(":", 1)[0].strip()
+        key = read_key_file(keys).keys[0]
+        os.chmod(keys, 0o600)
     else:
-        key, secret = generate_key_id(), generate_secret()
-        fd = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("%s: %s\n" % (key, secret))
-    os.chmod(keys, 0o600)
+        key = generate_key_id()
+        write_atomic(keys, "%s: %s\n" % (key, generate_secret()))
     config = [
         "port: %d" % args.port,
         "bind_addresses: [127.0.0.1]",

@@ -36,9 +36,9 @@ def livekit(tmp_path_factory):
     out = subprocess.check_output([sys.executable, script, "start", "--dir", workdir, "--port", str(TEST_PORT),
                                    "--redis-port", str(TEST_REDIS_PORT)], text=True)
     info = Server(json.loads(out.strip().splitlines()[-1]))
-    with open(info["key_file"]) as f:
-        key, secret = f.read().strip().split(": ", 1)
-    info.update(api_key=key, api_secret=secret)
+    from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import read_key_file
+    keys = read_key_file(info["key_file"])
+    info.update(api_key=info["api_key"], api_secret=keys.secret(info["api_key"]))
     yield info
     subprocess.call([sys.executable, script, "stop", "--dir", workdir])
 

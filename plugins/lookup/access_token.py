@@ -65,6 +65,8 @@ options:
         example V(15m) or V(3600).
       - A join token is needed only to connect; the server refreshes the token of a connected
         participant itself.
+      - livekit-server accepts a token for about 60 seconds more than this (its JWT check allows one
+        minute of clock skew on C(exp) and C(nbf)), so a token is usable for up to O(ttl) + 60 s.
     type: raw
     default: 6h
   room_config:
@@ -127,6 +129,7 @@ _raw:
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import (
     mint_token,
     parse_duration,
@@ -157,5 +160,5 @@ class LookupModule(LookupBase):
             claims = token_claims(**dict((name, self.get_option(name)) for name in CLAIM_OPTIONS))
             token = mint_token(api_key, api_secret, claims, ttl=parse_duration(self.get_option("ttl")))
         except ValueError as e:
-            raise AnsibleError("access_token lookup: %s" % e) from e
+            raise AnsibleError("access_token lookup: %s" % redact(e, [api_secret])) from None
         return [token]

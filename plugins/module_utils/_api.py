@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import socket
 import ssl
 import time
@@ -23,6 +22,7 @@ from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import mint_token
 
 CONNECTION_ARGSPEC = dict(
@@ -71,13 +71,10 @@ def http_url(url):
     return url
 
 
-# The server repeats a refused token in its 401 message ("invalid token: eyJ..."): never pass it on.
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
-
-
 def scrub_tokens(text, mask="<token>"):
-    """``text`` with every JWT replaced by ``mask``."""
-    return _JWT.sub(mask, text or "")
+    """``text`` with every JWT replaced by ``mask``: the server repeats a refused token in its 401
+    message ("invalid token: eyJ..."), never pass it on. A thin call of _secrets.redact."""
+    return redact(text, mask=mask)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

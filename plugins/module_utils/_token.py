@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, rtcstack.livekit contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""LiveKit access tokens (HS256 JWT), API key pairs and key files, with the standard library only.
+"""LiveKit access tokens (HS256 JWT): claims from option-style grants, minting, durations.
 
-Private to this collection: the interface may change without notice.
+Private to this collection: the interface may change without notice. Standard library only.
+Key ids, secrets, key files and redaction are in _secrets.py.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
-import string
 import time
 
 # Python option name -> LiveKit claim name, for the grants an operator sets.
@@ -41,9 +40,6 @@ GRANT_TYPES = {"room": "str", "can_publish_sources": "list"}
 PUBLISH_SOURCES = ("camera", "microphone", "screen_share", "screen_share_audio")
 KINDS = ("standard", "ingress", "egress", "sip", "agent")
 
-KEY_ALPHABET = string.ascii_letters + string.digits
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,64}$")
-MIN_SECRET_LENGTH = 32
 DEFAULT_TTL = "6h"  # as LiveKit's own SDKs
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -189,156 +185,3 @@ def token_claims(identity=None, room=None, grants=None, sip_grants=None, name=No
                          "or grants or sip_grants")
     return build_claims(identity=identity, name=name, metadata=metadata, attributes=attributes, kind=kind,
                         video=video, sip=sip_grants, room_config=room_config)
-
-
-def generate_key_id():
-    """A new API key id: ``API`` followed by 12 random letters and digits."""
-    return "API" + "".join(secrets.choice(KEY_ALPHABET) for dummy in range(12))
-
-
-def generate_secret(length=43):
-    """A new API secret from ``secrets``: by default 43 characters (~256 bits)."""
-    if length < MIN_SECRET_LENGTH:
-        raise ValueError("an API secret needs at least %d characters" % MIN_SECRET_LENGTH)
-    return "".join(secrets.choice(KEY_ALPHABET) for dummy in range(length))
-
-
-def check_key_id(key):
-    if not isinstance(key, str) or not KEY_PATTERN.match(key):
-        raise ValueError("an API key id must be 3 to 64 letters, digits, '_' or '-', got %r" % (key,))
-
-
-def check_secret(secret):
-    """Refuse a secret that is too short or cannot be written on one line. Never shows the secret."""
-    if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
-        raise ValueError("an API secret needs at least %d characters (livekit-server reports shorter "
-                         "secrets as an error); leave secret unset to generate one" % MIN_SECRET_LENGTH)
-    if any(ord(c) < 32 or ord(c) == 127 for c in secret):
-        raise ValueError("an API secret may not contain line breaks or control characters")
-
-
-# -- key files ------------------------------------------------------------------------------------
-# livekit-server reads key_file as a YAML map of key id -> secret. The reader below understands the
-# one-level maps people and tools write (plain, 'single' or "double" quoted scalars, comments,
-# blank lines, a leading ---) without PyYAML, and keeps the lines it does not change.
-
-_YAML_WORDS = ("true", "false", "yes", "no", "on", "off", "y", "n", "null", "~")
-_PLAIN = re.compile(r"^[A-Za-z0-9_]+$")
-_NUMBER = re.compile(r"^(?:[0-9_]+|0x[0-9a-f_]+|0o[0-7_]+|0b[01_]+|[0-9]+e[0-9]+)$", re.I)
-
-
-def yaml_scalar(value):
-    """``value`` as a YAML scalar: plain when that reads back as the same string, else single-quoted."""
-    if _PLAIN.match(value) and not _NUMBER.match(value) and value.lower() not in _YAML_WORDS:
-        return value
-    return "'%s'" % value.replace("'", "''")
-
-
-class KeyFileError(ValueError):
-    pass
-
-
-def _scalar(text, line_no, what):
-    """Read one scalar at the start of ``text``; return (value, rest)."""
-    if text.startswith("'"):
-        end = 1
-        while True:
-            end = text.find("'", end)
-            if end < 0:
-                raise KeyFileError("line %d: unterminated quoted %s" % (line_no, what))
-            if text[end + 1:end + 2] == "'":
-                end += 2
-                continue
-            return text[1:end].replace("''", "'"), text[end + 1:]
-    if text.startswith('"'):
-        match = re.match(r'"((?:[^"\\]|\\.)*)"', text)
-        if not match:
-            raise KeyFileError("line %d: unterminated quoted %s" % (line_no, what))
-        try:
-            return json.loads(match.group(0)), text[match.end():]
-        except ValueError:
-            raise KeyFileError("line %d: unsupported escape in a double-quoted %s" % (line_no, what)) from None
-    if text[0] in "[]{}&*!|>%@`," or (text[0] in "-?:" and text[1:2] in ("", " ", "\t")):
-        raise KeyFileError("line %d: only one-level maps of `KEY: secret` are supported" % line_no)
-    if what == "key":
-        match = re.match(r"(.*?):(\s|$)", text)
-        if not match:
-            raise KeyFileError("line %d: expected `KEY: secret`" % line_no)
-        return match.group(1).rstrip(), text[match.end(1):]
-    value = re.split(r"\s#", text, maxsplit=1)[0].rstrip()
-    if ": " in value or value.endswith(":"):
-        raise KeyFileError("line %d: quote a secret that contains ': '" % line_no)
-    return value, ""
-
-
-class KeyFile:
-    """The keys of a LiveKit key file, editable while keeping comments and untouched lines."""
-
-    def __init__(self, text=""):
-        self.lines = text.splitlines()
-        self._index = {}       # key id -> line number (0-based)
-        self._secrets = {}
-        self._empty_map = None  # the line of a `{}` document, dropped when a key is added
-        for n, line in enumerate(self.lines):
-            self._read_line(n, line)
-
-    def _read_line(self, n, line):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
-            return
-        if stripped.split("#", 1)[0].strip() == "{}" and not self._index:
-            self._empty_map = n
-            return
-        if line[0].isspace():
-            raise KeyFileError("line %d: indented lines are not supported; expected `KEY: secret`" % (n + 1))
-        key, rest = _scalar(line, n + 1, "key")
-        rest = rest.lstrip()
-        if not rest.startswith(":"):
-            raise KeyFileError("line %d: expected `KEY: secret`" % (n + 1))
-        rest = rest[1:].strip()
-        secret, tail = _scalar(rest, n + 1, "secret") if rest and not rest.startswith("#") else ("", "")
-        tail = tail.strip()
-        if tail and not tail.startswith("#"):
-            raise KeyFileError("line %d: unexpected text after the secret" % (n + 1))
-        if not key:
-            raise KeyFileError("line %d: empty key id" % (n + 1))
-        if not secret or (secret.lower() in ("null", "~") and not rest.startswith(("'", '"'))):
-            raise KeyFileError("line %d: key %s has no secret" % (n + 1, key))
-        if key in self._index:
-            raise KeyFileError("line %d: key %s is defined twice (livekit-server refuses duplicate keys)"
-                               % (n + 1, key))
-        self._index[key] = n
-        self._secrets[key] = secret
-
-    @property
-    def keys(self):
-        """Key ids in file order."""
-        return sorted(self._index, key=self._index.get)
-
-    def secret(self, key):
-        return self._secrets.get(key)
-
-    def __contains__(self, key):
-        return key in self._index
-
-    def set(self, key, secret):
-        """Add ``key`` at the end, or replace its secret in place."""
-        check_key_id(key)
-        line = "%s: %s" % (yaml_scalar(key), yaml_scalar(secret))
-        if key in self._index:
-            self.lines[self._index[key]] = line
-        else:
-            if self._empty_map is not None:
-                self.lines[self._empty_map] = None
-                self._empty_map = None
-            self._index[key] = len(self.lines)
-            self.lines.append(line)
-        self._secrets[key] = secret
-
-    def remove(self, key):
-        self.lines[self._index.pop(key)] = None
-        del self._secrets[key]
-
-    def text(self):
-        lines = [line for line in self.lines if line is not None]
-        return "\n".join(lines) + "\n" if lines else ""

@@ -143,6 +143,8 @@ options:
   ttl:
     description:
       - How long the token is valid, in seconds or as a number with V(s), V(m), V(h) or V(d).
+      - livekit-server accepts a token for about 60 seconds more than this (its JWT check allows one
+        minute of clock skew on C(exp) and C(nbf)), so a token is usable for up to O(ttl) + 60 s.
     type: raw
     default: 6h
   room_config:
@@ -198,7 +200,9 @@ claims:
       room: health-check
       roomJoin: true
 expires_at:
-  description: When the token expires, ISO 8601 in UTC.
+  description:
+    - When the token expires (its C(exp) claim), ISO 8601 in UTC.
+    - livekit-server still accepts it for about 60 seconds after.
   returned: always
   type: str
   sample: "2026-01-01T00:05:00Z"
@@ -209,6 +213,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import read_key_file, redact
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import (
     DEFAULT_TTL,
     GRANT_TYPES,
@@ -216,7 +221,6 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._token import (
     PUBLISH_SOURCES,
     SIP_GRANTS,
     VIDEO_GRANTS,
-    KeyFile,
     decode_claims,
     mint_token,
     parse_duration,
@@ -239,8 +243,7 @@ def secret_from_key_file(module, path, api_key):
     if not os.path.isfile(path):
         module.fail_json(msg="key_file %s does not exist or is not a file" % path)
     try:
-        with open(path) as f:
-            keys = KeyFile(f.read())
+        keys = read_key_file(path)
     except (OSError, ValueError) as e:
         module.fail_json(msg="cannot read key_file %s: %s" % (path, e))
     if not api_key:
@@ -289,7 +292,7 @@ def main():
             room_config=p["room_config"])
         token = mint_token(api_key, api_secret, claims, ttl=parse_duration(p["ttl"]))
     except ValueError as e:
-        module.fail_json(msg=str(e))
+        module.fail_json(msg=redact(e, [api_secret]))
     claims = decode_claims(token)
     module.exit_json(changed=False, token=token, claims=claims,
                      expires_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(claims["exp"])))

@@ -20,8 +20,9 @@ description:
   - With O(key), that key is ensured; its secret is kept unless O(secret) is given and differs.
   - O(rotate=true) adds a new key beside the existing ones, for a rotation without downtime (see the
     examples). It changes the file on every run.
-  - The file is replaced atomically, through a temporary file created with mode C(0600) in the same
-    directory. Lines the module does not change (other keys, comments) are kept.
+  - The file is replaced atomically, through a temporary file in the same directory that has its final
+    mode (O(mode)) and the owner of the file it replaces before a secret is written to it. Lines the
+    module does not change (other keys, comments) are kept.
   - "The file is read without PyYAML. It understands one-level maps (C(KEY: secret) lines with plain,
     single- or double-quoted scalars, comments, blank lines, C(---)); other YAML is refused with the
     line number."
@@ -46,7 +47,9 @@ options:
     required: true
   key:
     description:
-      - An API key id (3 to 64 letters, digits, V(_) or V(-)).
+      - "An API key id: 3 to 64 letters, digits, V(_), V(.) or V(-), starting with a letter or digit.
+        livekit-server itself takes any string; this is the collection's rule, the same in every module
+        and role."
       - Required with O(state=absent).
     type: str
   state:
@@ -167,23 +170,24 @@ secret:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._token import (
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import (
     MIN_SECRET_LENGTH,
     KeyFile,
     check_key_id,
     check_secret,
     generate_key_id,
     generate_secret,
+    read_key_file,
+    write_atomic,
 )
 
 
 class _Stat:
-    st_mode = 0o100600  # a new key file: its temporary file is created with 0600
+    st_mode = 0o100600  # a symbolic mode of a new key file applies to 0600
 
 
 def octal_mode(module, path, mode):
@@ -199,25 +203,6 @@ def octal_mode(module, path, mode):
         return module._symbolic_mode_to_octal(st, str(mode))
     except ValueError as e:
         module.fail_json(msg="mode %s: %s" % (mode, to_native(e)))
-
-
-def write_atomic(module, path, text):
-    """Replace ``path`` with ``text`` through a 0600 temporary file in the same directory."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        # atomic_move gives a new file 0666 & ~umask: keep it private until the mode is set.
-        umask = os.umask(0o077)
-        try:
-            module.atomic_move(tmp, path)
-        finally:
-            os.umask(umask)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def main():
@@ -265,11 +250,7 @@ def main():
 
     exists = os.path.exists(path)
     try:
-        if exists:
-            with open(path) as f:
-                keys = KeyFile(f.read())
-        else:
-            keys = KeyFile()
+        keys = read_key_file(path) if exists else KeyFile()
     except (OSError, UnicodeDecodeError) as e:
         module.fail_json(msg="cannot read %s: %s" % (path, to_native(e)))
     except ValueError as e:
@@ -301,10 +282,14 @@ def main():
     diff = dict(before=before, after=after)
     changed = before != after
     if changed and not module.check_mode:
+        old_mode = os.stat(path).st_mode & 0o7777 if exists else None
         try:
-            write_atomic(module, path, keys.text())
+            write_atomic(path, keys.text(), mode=mode)
         except OSError as e:
             module.fail_json(msg="cannot write %s: %s" % (path, to_native(e)))
+        if old_mode is not None and old_mode != mode:
+            # The new file has its final mode from the start: show the change as the mode option would.
+            diff["before"]["mode"], diff["after"]["mode"] = "0{:03o}".format(old_mode), "0{:03o}".format(mode)
     if os.path.exists(path):
         file_args = module.load_file_common_arguments(dict(mode=p["mode"], owner=p["owner"], group=p["group"]),
                                                       path=path)

@@ -4,9 +4,11 @@
   test server; a token signed with another secret is refused.
 - For the same inputs, the lookup's claims and the official SDK's (AccessToken) read back the same
   through TokenVerifier.
+- The server accepts a token for about 60 s past its ``exp`` (and before its ``nbf``): one expired
+  20 s ago is accepted, one expired 90 s ago is refused.
 - A key file written by the api_key module starts a second livekit-server; a rotation (add key,
   restart, remove the old key, restart) works against it, and the server refuses the file when it
-  is readable by others, as the module says.
+  is readable by others, as the module says. A key id with '.' (the collection's key policy) works.
 """
 
 import asyncio
@@ -18,6 +20,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
+from urllib.error import HTTPError
 
 import adhoc
 import pytest
@@ -26,7 +30,8 @@ from conftest import ROOT, TEST_PORT, assert_no_secrets
 from livekit import api, rtc
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitClient, LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._token import KeyFile, decode_claims
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import read_key_file
+from ansible_collections.rtcstack.livekit.plugins.module_utils._token import decode_claims, mint_token
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import local_livekit  # noqa: E402
@@ -138,6 +143,38 @@ def test_token_with_a_wrong_secret_is_refused(livekit, tmp_path):
     assert e.value.status == 401
 
 
+def list_rooms_status(url, token):
+    """HTTP status of ListRooms called with ``token`` as it is (no retry, no new token)."""
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer " + token}
+    endpoint = url + "/twirp/livekit.RoomService/ListRooms"
+    request = urllib.request.Request(endpoint, data=b"{}", headers=headers, method="POST")  # noqa: S310 (test server)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (the test server's http URL)
+            return response.status
+    except HTTPError as e:
+        return e.code
+
+
+def test_server_accepts_a_token_for_about_a_minute_past_exp_and_before_nbf(livekit):
+    """livekit/protocol's verifier allows one minute of leeway on exp and nbf (docs/tokens-and-keys.md)."""
+    key, secret, now = livekit["api_key"], livekit["api_secret"], time.time()
+    grants = {"video": {"roomList": True}}
+
+    def status(issued, ttl=10):
+        return list_rooms_status(livekit["url"], mint_token(key, secret, grants, ttl=ttl, now=issued))
+
+    assert status(now - 30) == 200      # exp 20 s ago: inside the leeway
+    assert status(now - 100) == 401     # exp 90 s ago: refused
+    assert status(now + 20, 600) == 200   # nbf 20 s ahead (a controller clock ahead of the server's)
+    assert status(now + 90, 600) == 401   # nbf 90 s ahead: refused
+    room = "e2e-token-leeway-%d" % os.getpid()
+    join_token = mint_token(key, secret, {"sub": "e2e-late", "video": {"roomJoin": True, "room": room}},
+                            ttl=10, now=now - 30)
+    seen = asyncio.run(join(livekit["ws_url"], join_token))
+    assert seen["identity"] == "e2e-late" and seen["connected"]
+    LiveKitClient(livekit["url"], key, secret).call("RoomService", "DeleteRoom", {"room": room})
+
+
 def sdk_token(key, secret, case):
     token = api.AccessToken(key, secret)
     if case.get("identity"):
@@ -238,9 +275,7 @@ def stop(proc):
 
 
 def key_secrets(path):
-    with open(path) as f:
-        keys = KeyFile(f.read())
-    return dict((k, keys.secret(k)) for k in keys.keys)
+    return read_key_file(path).as_dict()
 
 
 def test_key_file_from_the_module_runs_a_server_and_rotates(tmp_path):
@@ -300,3 +335,23 @@ def test_server_refuses_what_the_module_refuses(tmp_path, content, mode, message
     proc = subprocess.run([local_livekit.server_binary(), "--config", config], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=30, env=local_livekit.clean_env(), check=False)
     assert message in proc.stdout
+
+
+def test_key_policy_against_the_server(tmp_path):
+    """A key id with '.' (allowed by the collection's pattern) works; a secret shorter than 32 characters
+    is only logged as an error by the server: the collection's MIN_SECRET_LENGTH refuses what it warns about."""
+    workdir = str(tmp_path)
+    key_file = os.path.join(workdir, "keys.yaml")
+    dotted = run_module("api_key", {"path": key_file, "key": "lab.e2e-key.1"})
+    assert dotted["changed"] and dotted["keys"] == ["lab.e2e-key.1"]
+    short = "short-e2e-secret"  # test-only, 16 characters
+    with open(key_file, "a") as f:
+        f.write("APIshorte2e0001: %s\n" % short)
+    secrets = key_secrets(key_file)
+    with second_server(workdir, key_file) as (url, ws_url):
+        for key in ("lab.e2e-key.1", "APIshorte2e0001"):
+            LiveKitClient(url, key, secrets[key], retries=0).call("RoomService", "ListRooms", {})
+    with open(os.path.join(workdir, "second.log")) as f:
+        log = f.read()
+    assert "secret is too short, should be at least 32 characters" in log
+    assert short not in log

@@ -1,25 +1,18 @@
-"""Tokens minted by _token.py read back with the official SDK's TokenVerifier; key ids, secrets, key files."""
+"""Tokens minted by _token.py read back with the official SDK's TokenVerifier (key ids, secrets and key
+files: tests/unit/test_secrets.py)."""
 
 import time
 
 import jwt
 import pytest
-import yaml
 from livekit.api import TokenVerifier
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import (
-    KEY_ALPHABET,
-    KeyFile,
     build_claims,
-    check_key_id,
-    check_secret,
     decode_claims,
-    generate_key_id,
-    generate_secret,
     mint_token,
     parse_duration,
     token_claims,
-    yaml_scalar,
 )
 
 KEY = "APIunitTestKey01"
@@ -151,102 +144,6 @@ def test_token_claims_defaults_to_a_join_token():
 def test_token_claims_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         token_claims(**kwargs)
-
-
-def test_generated_key_ids_and_secrets():
-    ids = set(generate_key_id() for dummy in range(200))
-    assert len(ids) == 200
-    for key in ids:
-        assert key.startswith("API") and len(key) == 15 and all(c in KEY_ALPHABET for c in key)
-        check_key_id(key)
-    secret = generate_secret()
-    assert len(secret) == 43 and all(c in KEY_ALPHABET for c in secret)
-    assert len(generate_secret(64)) == 64
-    with pytest.raises(ValueError, match="at least 32 characters"):
-        generate_secret(31)
-
-
-def test_key_and_secret_checks():
-    for bad in ("AP", "has space", "x" * 65, "a:b", None):
-        with pytest.raises(ValueError, match="an API key id must be"):
-            check_key_id(bad)
-    check_secret("s" * 32)
-    with pytest.raises(ValueError, match="at least 32 characters") as e:
-        check_secret("short-secret")
-    assert "short-secret" not in str(e.value)
-    with pytest.raises(ValueError, match="line breaks"):
-        check_secret("s" * 32 + "\n")
-
-
-@pytest.mark.parametrize("value", [
-    "APIabc", "0123", "0x1f", "1e5", "true", "No", "~", "null", "it's", 'say "hi"', "a#b", "a #b", "a: b",
-    "-dash", "  spaced ", "ünïcode", "base64+/=", "1_000",
-])
-def test_yaml_scalar_reads_back_as_the_same_string(value):
-    text = "k: %s\n" % yaml_scalar(value)
-    assert yaml.safe_load(text) == {"k": value}
-    assert KeyFile(text).secret("k") == value
-
-
-def test_key_file_reader():
-    text = "\n".join([
-        "---",
-        "# keys of the lab",
-        "APIplain0000001: plainSecret  # trailing comment",
-        "'APIsingle00001': 'it''s # not a comment'",
-        '"APIdouble00001": "tab\\there"',
-        "APIhash0000001: a#b",
-        "",
-    ])
-    keys = KeyFile(text)
-    assert keys.keys == ["APIplain0000001", "APIsingle00001", "APIdouble00001", "APIhash0000001"]
-    assert [keys.secret(k) for k in keys.keys] == list(yaml.safe_load(text).values())
-    assert keys.secret("APIsingle00001") == "it's # not a comment"
-    assert "APIplain0000001" in keys and "APImissing" not in keys
-    assert KeyFile("").keys == [] and KeyFile("{}\n").keys == [] and KeyFile("# only\n").keys == []
-
-
-@pytest.mark.parametrize("text, message", [
-    ("- APIa\n", "line 1: only one-level maps"),
-    ("a: {b: c}\n", "line 1: only one-level maps"),
-    ("a: b\n  c: d\n", "line 2: indented lines are not supported"),
-    ("a: b\na: c\n", "line 2: key a is defined twice"),
-    ("a:\n", "line 1: key a has no secret"),
-    ("a: null\n", "line 1: key a has no secret"),
-    ("a b\n", "line 1: expected `KEY: secret`"),
-    ("a: 'x\n", "line 1: unterminated quoted secret"),
-    ("a: b c: d\n", "line 1: quote a secret"),
-    ("a: 'b' c\n", "line 1: unexpected text after the secret"),
-])
-def test_key_file_reader_refuses(text, message):
-    with pytest.raises(ValueError, match=message):
-        KeyFile(text)
-
-
-def test_key_file_errors_never_show_a_secret():
-    for text in ("APIa: secret-value-1 extra: x\n", "APIa: 'secret-value-1\n", "APIa: secret-value-1\nAPIa: y\n"):
-        with pytest.raises(ValueError) as e:
-            KeyFile(text)
-        assert "secret-value-1" not in str(e.value)
-
-
-def test_key_file_edits_keep_other_lines():
-    keys = KeyFile("# managed by hand\nAPIold00000001: oldSecret  # old\nAPIkeep0000001: keepSecret\n")
-    keys.set("APInew00000001", "0123newSecret")
-    keys.set("APIkeep0000001", "changedSecret")
-    keys.remove("APIold00000001")
-    text = keys.text()
-    assert text == "# managed by hand\nAPIkeep0000001: changedSecret\nAPInew00000001: 0123newSecret\n"
-    assert yaml.safe_load(text) == {"APIkeep0000001": "changedSecret", "APInew00000001": "0123newSecret"}
-    assert KeyFile(text).keys == ["APIkeep0000001", "APInew00000001"]
-
-
-def test_key_file_from_empty_map_and_to_empty():
-    keys = KeyFile("{}\n")
-    keys.set("APIfirst0000001", "s" * 43)
-    assert keys.text() == "APIfirst0000001: %s\n" % ("s" * 43)
-    keys.remove("APIfirst0000001")
-    assert keys.text() == ""
 
 
 def test_decode_claims_refuses_garbage():
