@@ -10,8 +10,8 @@ module: load_test
 short_description: Run one load generator against a LiveKit server
 version_added: 0.2.0
 description:
-  - Joins this host's share of a load test plan to a LiveKit server as real WebRTC participants,
-    publishes synthetic media, subscribes, measures, and returns the result.
+  - Joins this host's share of a load test plan to a LiveKit server as real WebRTC participants
+    (run by the O(engine)), publishes media, subscribes, measures, and returns the result.
   - A plan comes from a O(preset) (the operators' table), optionally scaled down with O(scale),
     with any field given explicitly on top. With several generator hosts, each runs this module
     with the same plan, the same O(start_at), O(hosts_total) and its own O(host_index); each host
@@ -142,6 +142,7 @@ options:
     description:
       - A JSON file (mode 0600) rewritten every O(progress_interval) seconds with the connected
         participants, bitrate and loss so far; written through a temporary file and a rename.
+      - Written by O(engine=webrtc) only.
     type: path
   progress_interval:
     description: Seconds between progress samples (and timeline points).
@@ -166,8 +167,10 @@ options:
 notes:
   - The V(webrtc) engine connects with the SDK's own TLS stack; O(validate_certs) and O(ca_path)
     apply to the API call and the metrics reads only.
-  - Never runs more than C(start_at) + join budget (participants / join rate + 30 s) + O(duration)
-    + 60 s; what was measured until then is returned with RV(result.complete=false).
+  - O(engine=webrtc) never runs more than C(start_at) + join budget (participants / join rate + 30 s)
+    + O(duration) + 60 s; what was measured until then is returned with RV(result.complete=false).
+    O(engine=lk) stops C(lk) at O(duration) + the time it needs to join everyone (at most 10 a second)
+    + 120 s.
   - No token or secret is returned or written; participant tokens are minted on the generator and
     live only in memory.
 seealso:
@@ -226,6 +229,8 @@ result:
       its own join, to the track's subscribed event (C(subscribe_from=published_or_joined)).
     - C(bytes_received), C(packets_received), C(packets_lost) and C(jitter_ms) (one value per
       received stream, at the end) come from the SDK's WebRTC inbound-rtp stats of the subscribers.
+    - With O(engine=lk), C(not_measured) lists the fields lk does not measure and C(derived) how the
+      others were worked out from lk's tables.
   returned: when the run started (not in check mode)
   type: dict
   contains:
@@ -282,107 +287,40 @@ result:
     complete: true
 """
 
-import resource
 import socket
-import sys
 import time
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitClient, LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_metrics import Sampler
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import (
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.common import scrub, write_json_atomic
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines import ENGINES
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Job
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.metrics import Sampler
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import (
     CODECS,
     PLAN_FIELDS,
     PRESETS,
     PlanError,
     build_plan,
     result_plan,
-    scrub,
     split,
-    write_json_atomic,
 )
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_webrtc import (
-    HAS_LIVEKIT,
-    SCHEMA,
-    run_webrtc,
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.runner import (
+    RunError,
+    empty_result,
+    run,
+    smoke_problems,
 )
 from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import livekit_module
-
-try:
-    from ansible_collections.rtcstack.livekit.plugins.module_utils._load_lk import LkError, run_lk
-    HAS_LK_ENGINE = True
-except ImportError:
-    HAS_LK_ENGINE = False
-
-    class LkError(Exception):
-        pass
 
 MAX_AHEAD = 86400
 MAX_BEHIND = 60
 
 
-def empty_result(host, engine, plan, start_at, errors):
-    return dict(schema=SCHEMA, host=host, engine=engine, plan=plan, start_at=start_at, started_at=None,
-                skew_s=None, ended_at=time.time(),
-                participants=dict(planned=plan.get("participants", 0) if plan else 0, connected=0, failed=0),
-                join_ms=[], subscribe_ms=[], subscribe_from="published_or_joined",
-                tracks=dict(published=0, expected_subscriptions=0, subscribed=0),
-                bytes_received=0, packets_received=0, packets_lost=0, jitter_ms=[], timeline=[],
-                server_samples=[], generator=None, errors=list(errors), complete=False)
-
-
-class Usage:
-    """CPU and memory of this process and its finished children, from ``resource.getrusage``."""
-
-    # ru_maxrss is in KiB on Linux (and the BSDs), in bytes on macOS.
-    RSS_UNIT = 1 if sys.platform == "darwin" else 1024
-
-    def __init__(self):
-        self.cpu0 = self.cpu()
-        self.wall0 = time.monotonic()
-
-    @staticmethod
-    def cpu():
-        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-    def block(self):
-        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        return dict(cpu_seconds=round(max(0.0, self.cpu() - self.cpu0), 3), max_rss_bytes=int(peak) * self.RSS_UNIT,
-                    wall_seconds=round(time.monotonic() - self.wall0, 3))
-
-
-def smoke_problems(result, plan_slice):
-    """Why a smoke run does not show media flowing both ways (empty when it does)."""
-    found = []
-    p = result["participants"]
-    if p["connected"] < p["planned"]:
-        found.append("%d of %d participants joined" % (p["connected"], p["planned"]))
-    tracks = result["tracks"]
-    if tracks["subscribed"] < tracks["expected_subscriptions"]:
-        found.append("%d of %d tracks were subscribed" % (tracks["subscribed"], tracks["expected_subscriptions"]))
-    if plan_slice["publishers"] and not result.get("bytes_sent"):
-        found.append("the publisher sent nothing")
-    if plan_slice["subscribers"]:
-        kinds = result.get("bytes_received_by_kind") or {}
-        wanted = ["audio"] + (["video"] if plan_slice["video_publishers"] else [])
-        for kind in wanted:
-            if not kinds.get(kind):
-                found.append("the subscriber received no %s" % kind)
-        if not result["subscribe_ms"]:
-            found.append("no subscribe time was measured")
-    return found
-
-
-def main():
-    plan_options = dict(
-        rooms=dict(type="int"), participants=dict(type="int"), publishers=dict(type="int"),
-        video_publishers=dict(type="int"), audio_publishers=dict(type="int"), resolution=dict(type="str"),
-        codec=dict(type="str", choices=list(CODECS)), simulcast=dict(type="bool"),
-        join_rate=dict(type="float"), duration=dict(type="float"),
-    )
+def argument_spec():
+    """The module's options besides the connection (livekit_module adds those)."""
     options = dict(
         mode=dict(type="str", choices=["run", "smoke"], default="run"),
-        engine=dict(type="str", choices=["webrtc", "lk"], default="webrtc"),
+        engine=dict(type="str", choices=list(ENGINES), default="webrtc"),
         lk_path=dict(type="str", default="lk"),
         preset=dict(type="str", choices=sorted(PRESETS)),
         scale=dict(type="float"),
@@ -398,26 +336,33 @@ def main():
         metrics_urls=dict(type="list", elements="str", default=[]),
         metrics_interval=dict(type="float", default=10.0),
     )
-    options.update(plan_options)
-    module = livekit_module(options)
+    options.update(
+        rooms=dict(type="int"), participants=dict(type="int"), publishers=dict(type="int"),
+        video_publishers=dict(type="int"), audio_publishers=dict(type="int"), resolution=dict(type="str"),
+        codec=dict(type="str", choices=list(CODECS)), simulcast=dict(type="bool"),
+        join_rate=dict(type="float"), duration=dict(type="float"),
+    )
+    return options
+
+
+def fail(module, msg, result=None):
+    """Fail without the API secret in the message; with a result, write it to result_path first."""
+    msg = scrub(msg, [module.params["api_secret"]])
+    result_path = module.params["result_path"]
+    if result is not None and result_path:
+        try:
+            write_json_atomic(result_path, result)
+        except OSError as e:
+            msg += "; cannot write result_path: %s" % e
+    module.fail_json(msg=msg, **({"result": result} if result is not None else {}))
+
+
+def host_plan(module):
+    """This host's share of the plan (a slice of plan.split)."""
     params = module.params
-    host = params["host_name"] or socket.gethostname()
-    engine = params["engine"]
-    result_path = params["result_path"]
-
-    def fail(msg, result=None):
-        msg = scrub(msg, [params["api_secret"]])
-        if result is not None and result_path:
-            try:
-                write_json_atomic(result_path, result)
-            except OSError as e:
-                msg += "; cannot write result_path: %s" % e
-        module.fail_json(msg=msg, **({"result": result} if result is not None else {}))
-
-    # The plan and this host's share.
     preset = params["preset"] or ("smoke" if params["mode"] == "smoke" else "initial")
     if params["mode"] == "smoke" and preset != "smoke":
-        fail("mode=smoke runs the smoke preset: leave preset unset (or use mode=run)")
+        fail(module, "mode=smoke runs the smoke preset: leave preset unset (or use mode=run)")
     try:
         plan = build_plan(preset, scale=params["scale"], **dict((k, params[k]) for k in PLAN_FIELDS))
         if not 0 <= params["host_index"] < max(1, params["hosts_total"]):
@@ -429,24 +374,27 @@ def main():
             raise PlanError("progress_interval and metrics_interval must be above 0")
         plan_slice = split(plan, params["hosts_total"], prefix=params["room_prefix"])[params["host_index"]]
     except PlanError as e:
-        fail(str(e))
+        fail(module, str(e))
+    return plan_slice
+
+
+def start_time(module):
+    """start_at, or now; refused when too far ahead or behind."""
     now = time.time()
-    start_at = params["start_at"] if params["start_at"] is not None else now
+    start_at = module.params["start_at"] if module.params["start_at"] is not None else now
     if start_at > now + MAX_AHEAD:
-        fail("start_at is %.0f s in the future; at most %d s ahead is accepted" % (start_at - now, MAX_AHEAD))
+        fail(module, "start_at is %.0f s in the future; at most %d s ahead is accepted" % (start_at - now, MAX_AHEAD))
     if start_at < now - MAX_BEHIND:
-        fail("start_at is %.0f s in the past; give a start in the future (or at most %d s ago)"
+        fail(module, "start_at is %.0f s in the past; give a start in the future (or at most %d s ago)"
              % (now - start_at, MAX_BEHIND))
-    if engine == "webrtc" and not HAS_LIVEKIT:
-        fail("engine=webrtc needs the livekit Python package (the LiveKit real-time SDK) in the Python that "
-             "runs this module on %s: pip install livekit" % host)
-    if engine == "lk" and not HAS_LK_ENGINE:
-        fail("engine=lk is not available in this version of the collection (its adapter is missing)")
+    return start_at
 
-    summary = result_plan(plan_slice)
+
+def open_rooms(module, plan_slice, summary, host, start_at):
+    """One API call first, so a wrong URL or secret fails within seconds: CreateRoom for each room of
+    this host (get-or-create), ListRooms in check mode or when this host has no room."""
+    params = module.params
     client = LiveKitClient.from_params(params)
-
-    # One API call first: a wrong URL or secret fails here, within seconds.
     try:
         if module.check_mode:
             client.call("RoomService", "ListRooms", {"names": plan_slice["room_names"]})
@@ -459,67 +407,65 @@ def main():
                 client.call("RoomService", "ListRooms", {"names": []})
     except LiveKitError as e:
         msg = scrub(e, [params["api_secret"]])
-        fail(msg, None if module.check_mode else empty_result(host, engine, summary, start_at, [msg]))
+        fail(module, msg, None if module.check_mode else empty_result(host, params["engine"], summary, start_at, [msg]))
 
-    if module.check_mode:
-        module.exit_json(changed=False, plan=summary, members=plan_slice["members"],
-                         expected_subscriptions=plan_slice["expected_subscriptions"])
 
+def run_job(module, plan_slice, host, start_at):
+    params = module.params
     sampler = Sampler(params["metrics_urls"], interval=params["metrics_interval"],
-                      validate_certs=params["validate_certs"], ca_path=params["ca_path"]).start()
-    # Wait for start_at here (the engines then start at once), so that the generator's own usage is
-    # measured from the start of the run, not from the start of the wait.
-    delay = start_at - time.time()
-    if delay > 0:
-        time.sleep(delay)
-    usage = Usage()
+                      validate_certs=params["validate_certs"], ca_path=params["ca_path"])
+    job = Job(params["url"], params["api_key"], params["api_secret"], plan_slice, start_at, host,
+              progress_path=params["progress_path"], progress_interval=params["progress_interval"],
+              lk_path=params["lk_path"], module=module)
     try:
-        if engine == "webrtc":
-            result = run_webrtc(params["url"], params["api_key"], params["api_secret"], plan_slice,
-                                start_at=start_at, progress_path=params["progress_path"],
-                                progress_interval=params["progress_interval"], host=host)
-        else:
-            lk_plan = dict(summary, rooms=plan_slice["room_names"])
-            result = run_lk(module, lk_plan, params["url"], params["api_key"], params["api_secret"], start_at,
-                            plan_slice["duration"], lk_path=params["lk_path"], host=host,
-                            identity_prefix="lt-%s-h%d" % (params["room_prefix"], params["host_index"]))
-            result["plan"] = summary
-    except (LkError, RuntimeError, OSError) as e:
-        samples = sampler.stop()
-        result = empty_result(host, engine, summary, start_at, [scrub(e, [params["api_secret"]]) + sampler_note(sampler)])
-        result["server_samples"] = samples
-        result["generator"] = usage.block()
-        fail("the %s engine failed: %s" % (engine, e), result)
-    result["generator"] = usage.block()
-    result["server_samples"] = sampler.stop()
-    result["errors"] = [scrub(e, [params["api_secret"]]) for e in result["errors"] + sampler.errors]
+        result = run(params["engine"], job, sampler)
+    except RunError as e:
+        fail(module, str(e), e.result)
+    return result
 
+
+def save(module, result):
+    result_path = module.params["result_path"]
     if result_path:
         try:
             write_json_atomic(result_path, result)
         except OSError as e:
-            fail("cannot write result_path %s: %s" % (result_path, e), result)
+            fail(module, "cannot write result_path %s: %s" % (result_path, e), result)
 
+
+def check_result(module, result, summary):
+    """Fail a smoke run without media both ways, or a run where nobody joined; warn about the rest."""
     p = result["participants"]
-    if params["mode"] == "smoke":
+    if module.params["mode"] == "smoke":
         found = smoke_problems(result, summary)
         if found:
-            fail("smoke test failed: %s" % "; ".join(found), result)
+            fail(module, "smoke test failed: %s" % "; ".join(found), result)
     elif p["planned"] and not p["connected"]:
-        fail("none of the %d participants of this host could join: %s"
+        fail(module, "none of the %d participants of this host could join: %s"
              % (p["planned"], result["errors"][0] if result["errors"] else "no error reported"), result)
-    warnings = []
     if p["failed"]:
-        warnings.append("%d of %d participants failed to join (see result.errors)" % (p["failed"], p["planned"]))
+        module.warn("%d of %d participants failed to join (see result.errors)" % (p["failed"], p["planned"]))
     if not result["complete"]:
-        warnings.append("the run did not complete: the result is partial (see result.errors)")
-    for warning in warnings:
-        module.warn(warning)
+        module.warn("the run did not complete: the result is partial (see result.errors)")
+
+
+def main():
+    module = livekit_module(argument_spec())
+    host = module.params["host_name"] or socket.gethostname()
+    plan_slice = host_plan(module)
+    start_at = start_time(module)
+    missing = ENGINES[module.params["engine"]].missing(host)
+    if missing:
+        fail(module, missing)
+    summary = result_plan(plan_slice)
+    open_rooms(module, plan_slice, summary, host, start_at)
+    if module.check_mode:
+        module.exit_json(changed=False, plan=summary, members=plan_slice["members"],
+                         expected_subscriptions=plan_slice["expected_subscriptions"])
+    result = run_job(module, plan_slice, host, start_at)
+    save(module, result)
+    check_result(module, result, summary)
     module.exit_json(changed=False, result=result)
-
-
-def sampler_note(sampler):
-    return "" if not sampler.errors else " (%s)" % "; ".join(sampler.errors)
 
 
 if __name__ == "__main__":

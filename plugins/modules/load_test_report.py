@@ -215,14 +215,14 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_report import (
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report import (
     ReportError,
     compare,
     gates,
     merge,
-    render_html,
     report_json,
 )
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report_html import render_html
 
 GATE_OPTIONS = dict(
     max_loss_pct=dict(type="float"),
@@ -282,6 +282,36 @@ def write_if_changed(module, path, text):
     return True
 
 
+def build(p):
+    """(summary, gate results, comparison or None, JSON text, HTML text). Raises ReportError."""
+    limits = dict((k, v) for k, v in (p["gates"] or {}).items() if v is not None)
+    results = load_results(p["results"], p["result_files"])
+    summary = merge(results)
+    gate_results = gates(summary, **limits)
+    comparison = None
+    if p["baseline"]:
+        comparison = compare(summary, read_json(p["baseline"], "baseline"), p["regression_tolerance_pct"])
+    json_text = report_json(summary, results, gate_results, comparison)
+    html_text = render_html(summary, results, gate_results, comparison, name=p["name"])
+    return summary, gate_results, comparison, json_text, html_text
+
+
+def write_reports(module, out_dir, files):
+    """Write [(path, text)] into out_dir (made when missing); True when anything changed (or would)."""
+    if module.check_mode:
+        return any(current(path) != to_bytes(text) for path, text in files)
+    changed = False
+    try:
+        if not os.path.isdir(out_dir):
+            os.makedirs(out_dir, 0o755)
+            changed = True
+        for path, text in files:
+            changed = write_if_changed(module, path, text) or changed
+    except OSError as e:
+        module.fail_json(msg="cannot write the reports in %s: %s" % (out_dir, to_native(e)))
+    return changed
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -302,36 +332,14 @@ def main():
         module.fail_json(msg="name %r may hold only letters, digits, '.', '_' and '-'" % p["name"])
     if p["regression_tolerance_pct"] < 0:
         module.fail_json(msg="regression_tolerance_pct must be 0 or more, got %s" % p["regression_tolerance_pct"])
-    limits = dict((k, v) for k, v in (p["gates"] or {}).items() if v is not None)
     try:
-        results = load_results(p["results"], p["result_files"])
-        summary = merge(results)
-        gate_results = gates(summary, **limits)
-        comparison = None
-        if p["baseline"]:
-            comparison = compare(summary, read_json(p["baseline"], "baseline"), p["regression_tolerance_pct"])
-        json_text = report_json(summary, results, gate_results, comparison)
-        html_text = render_html(summary, results, gate_results, comparison, name=p["name"])
+        summary, gate_results, comparison, json_text, html_text = build(p)
     except ReportError as e:
         module.fail_json(msg=str(e))
 
-    out_dir = p["output_dir"]
-    json_path = os.path.join(out_dir, p["name"] + ".json")
-    html_path = os.path.join(out_dir, p["name"] + ".html")
-    files = [(json_path, json_text), (html_path, html_text)]
-    if module.check_mode:
-        changed = any(current(path) != to_bytes(text) for path, text in files)
-    else:
-        changed = False
-        try:
-            if not os.path.isdir(out_dir):
-                os.makedirs(out_dir, 0o755)
-                changed = True
-            for path, text in files:
-                changed = write_if_changed(module, path, text) or changed
-        except OSError as e:
-            module.fail_json(msg="cannot write the reports in %s: %s" % (out_dir, to_native(e)))
-
+    json_path = os.path.join(p["output_dir"], p["name"] + ".json")
+    html_path = os.path.join(p["output_dir"], p["name"] + ".html")
+    changed = write_reports(module, p["output_dir"], [(json_path, json_text), (html_path, html_text)])
     failed = ["gate %s: %s" % (g["gate"], g["message"]) for g in gate_results if not g["passed"]]
     result = dict(changed=changed, summary=summary, gates=gate_results, failed_gates=failed, comparison=comparison,
                   json_path=json_path, html_path=html_path)

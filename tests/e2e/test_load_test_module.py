@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT, TEST_PORT, assert_no_secrets
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitClient
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import build_plan, split
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import build_plan, split
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import local_livekit  # noqa: E402

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import adhoc
 from conftest import assert_no_secrets
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_lk import parse_lk_output
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.lk import parse_lk_output
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 T0 = 1795000000.0

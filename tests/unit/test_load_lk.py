@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_lk import (
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.lk import (
     LkError,
     lk_argv,
     lk_env,
@@ -41,7 +41,7 @@ def fixture(name):
 
 
 def plan(**kw):
-    # _load_plan.py counts: video publishers send camera + microphone, audio publishers a microphone only
+    # plan.py counts: video publishers send camera + microphone, audio publishers a microphone only
     p = dict(rooms=["rt-load-a"], participants=6, publishers=2, video_publishers=2, audio_publishers=0,
              subscribers=4, resolution="1280x720", codec="h264", simulcast=True, join_rate=5.0, duration=30.0)
     p.update(kw)

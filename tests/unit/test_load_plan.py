@@ -4,13 +4,13 @@ import collections
 
 import pytest
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import (
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.common import scrub
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import (
     PRESETS,
     PlanError,
     build_plan,
     result_plan,
     roster,
-    scrub,
     split,
 )
 

@@ -1,4 +1,4 @@
-"""Aggregation, gates, comparison and the HTML report of load test results (_load_report.py).
+"""Aggregation, gates, comparison and the HTML report of load test results (_loadtest/report.py, report_html.py).
 
 Inputs are three generators of one run: two ``webrtc`` engines and one ``lk`` engine whose result is
 parsed from the lk fixture (shaped from lk's source, see tests/unit/fixtures/lk/README.md). Expected
@@ -13,17 +13,17 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_lk import parse_lk_output
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_report import (
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.lk import parse_lk_output
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report import (
     ReportError,
     compare,
     gates,
     merge,
     percentile,
     redact,
-    render_html,
     report_json,
 )
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report_html import render_html
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "lk")
 T0 = 1795000000.0

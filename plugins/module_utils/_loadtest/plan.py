@@ -11,17 +11,12 @@ microphone track only; a subscriber publishes nothing and subscribes to every tr
 
 from __future__ import annotations
 
-import json
-import os
 import re
-
-from ansible_collections.rtcstack.livekit.plugins.module_utils._api import scrub_tokens
 
 PLAN_FIELDS = ("rooms", "participants", "publishers", "video_publishers", "audio_publishers",
                "resolution", "codec", "simulcast", "join_rate", "duration")
 COUNT_FIELDS = ("rooms", "participants", "publishers", "video_publishers", "audio_publishers")
 CODECS = ("vp8", "h264", "vp9", "av1")
-ROOM_SIZE = 250  # the operators' rooms hold at most 250 participants
 
 _COMMON = dict(resolution="640x360", codec="vp8", simulcast=True, join_rate=10.0)
 # The operators' load test table (docs/load-testing.md); mega has 150 video publishers of 250.
@@ -246,28 +241,3 @@ def result_plan(plan_slice):
     plan.update(room_names=plan_slice["room_names"], host_index=plan_slice["host_index"],
                 hosts_total=plan_slice["hosts_total"])
     return plan
-
-
-def write_json_atomic(path, data):
-    """Write ``data`` as JSON to ``path`` (mode 0600) through a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, sort_keys=True)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
-_TOKEN_PARAM = re.compile(r"(access_token=)[^&\s\"']+")
-
-
-def scrub(text, secrets=()):
-    """``text`` without the given secrets and without anything that looks like a JWT (livekit-server
-    echoes a refused token in its 401 message)."""
-    text = str(text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    text = _TOKEN_PARAM.sub(lambda m: m.group(1) + "********", text)
-    return scrub_tokens(text, "********")

@@ -6,8 +6,9 @@
 Private to this collection: the interface may change without notice.
 
 This is the only place in the collection where an event loop runs: a load generator keeps many
-participants connected at once, and the SDK is asyncio based. ``run_webrtc`` is synchronous: it
-runs its own loop with ``asyncio.run`` and returns the result dict (docs/load-testing.md).
+participants connected at once, and the SDK is asyncio based. ``WebrtcEngine.run`` (and
+``run_webrtc``) is synchronous: it runs its own loop with ``asyncio.run`` and returns the result
+dict (docs/load-testing.md).
 
 One participant's failure never ends the run: it is counted and written to ``errors``.
 """
@@ -20,26 +21,20 @@ import random
 import socket
 import struct
 import time
-import traceback
 
 try:
     from livekit import rtc
     HAS_LIVEKIT = True
-    LIVEKIT_IMPORT_ERROR = None
 except ImportError:
     rtc = None
     HAS_LIVEKIT = False
-    LIVEKIT_IMPORT_ERROR = traceback.format_exc()
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._load_plan import (
-    parse_resolution,
-    result_plan,
-    scrub,
-    write_json_atomic,
-)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest import SCHEMA
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.common import scrub, write_json_atomic
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import parse_resolution, result_plan
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import mint_token, token_claims
 
-SCHEMA = 1
 CONNECT_TIMEOUT = 20.0    # seconds one participant may take to join
 JOIN_SLACK = 30.0         # join budget: participants / join_rate + this
 DEADLINE_SLACK = 60.0     # hard deadline: start_at + join budget + duration + this
@@ -123,7 +118,7 @@ class _Member:
 
 
 class WebrtcRun:
-    """One generator host's share of a load test (``plan_slice`` from ``_load_plan.split``)."""
+    """One generator host's share of a load test (``plan_slice`` from ``plan.split``)."""
 
     def __init__(self, url, api_key, api_secret, plan_slice, start_at=None, progress_path=None,
                  progress_interval=10.0, host=None):
@@ -444,3 +439,19 @@ def run_webrtc(url, api_key, api_secret, plan_slice, start_at=None, progress_pat
                        progress_interval=progress_interval, host=host)
     asyncio.run(runner.main())
     return runner.result
+
+
+class WebrtcEngine(Engine):
+    """``engine: webrtc``: needs the ``livekit`` package in the Python that runs the module."""
+
+    name = "webrtc"
+
+    def missing(self, host):
+        if HAS_LIVEKIT:
+            return None
+        return ("engine=webrtc needs the livekit Python package (the LiveKit real-time SDK) in the Python that "
+                "runs this module on %s: pip install livekit" % host)
+
+    def run(self, job):
+        return run_webrtc(job.url, job.api_key, job.api_secret, job.plan_slice, start_at=job.start_at,
+                          progress_path=job.progress_path, progress_interval=job.progress_interval, host=job.host)

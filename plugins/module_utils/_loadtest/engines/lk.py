@@ -26,7 +26,7 @@ Read in livekit/livekit-cli (the command, flags and printed tables):
   in layers of 180p, 360p and 720p; ``--video-resolution`` high / medium / low keeps 3 / 2 / 1 of them
   (without simulcast only the highest kept one); codecs h264 and vp8 only.
 
-Plan counts follow _load_plan.py: ``video_publishers`` send camera + microphone, ``audio_publishers``
+Plan counts follow plan.py: ``video_publishers`` send camera + microphone, ``audio_publishers``
 a microphone only. lk makes tester i a video publisher when i < --video-publishers and an audio
 publisher when i < --audio-publishers, so lk gets ``--video-publishers V --audio-publishers V+A``.
 
@@ -43,8 +43,9 @@ import signal
 import subprocess
 import time
 
-LK_SOURCE = ("livekit/livekit-cli pkg/loadtester/loadtest.go@37fd01fc0619d3d9b8e2d952b305d47ca3680936, "
-             "stats.go+util.go@93b8a8c5931bc1ed9e4f0fe0e44590760de0db5d, cmd/lk/perf.go@1aa4e186120d73e5fc5a13eeb382d5ad92ffea62")
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest import SCHEMA
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine, EngineError
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import result_plan
 
 NOT_MEASURED = ["join_ms", "subscribe_ms", "jitter_ms", "timeline", "server_samples"]
 DERIVED = [
@@ -69,7 +70,7 @@ NOT_CONNECTED = re.compile(r"^could not connect ((?:Pub|Sub) \d+): (.*)$")
 UNIT = {"bps": 1.0, "kbps": 1e3, "mbps": 1e6}
 
 
-class LkError(Exception):
+class LkError(EngineError):
     """lk could not be run, or its output is not what lk load-test prints."""
 
 
@@ -308,6 +309,25 @@ def _check_totals(parsed):
             raise LkError("lk's Total row says %s %d but the rows add up to %d: output garbled" % (what, printed, counted))
 
 
+def _planned(plan, parsed):
+    """Participants planned: from the plan, or without one the testers lk printed (publishers only if they failed)."""
+    if plan:
+        return planned_participants(plan)
+    return len(parsed["testers"]) + len([n for n in parsed["not_connected"] if n.startswith("Pub")])
+
+
+def _tester_errors(parsed):
+    """One line per tester with an error, then per tester that could not connect (once per tester)."""
+    errors = []
+    for t in parsed["testers"]:
+        if t["error"]:
+            errors.append("%s: %s" % (t["tester"], t["error"]))
+    for name, message in sorted(parsed["not_connected"].items()):
+        if not any(e.startswith(name + ": ") for e in errors):
+            errors.append("%s: %s" % (name, message))
+    return errors
+
+
 def parse_lk_output(text, plan=None, host=None, start_at=None, started_at=None, ended_at=None):
     """A load test result (schema 1) from the text lk load-test printed.
 
@@ -320,10 +340,7 @@ def parse_lk_output(text, plan=None, host=None, start_at=None, started_at=None, 
     subscribers = plan.get("subscribers")
     if parsed["total"] is None and subscribers:
         raise LkError("lk printed no 'Subscriber summaries' table although %d subscribers were planned" % subscribers)
-    if plan:
-        planned = planned_participants(plan)
-    else:
-        planned = len(parsed["testers"]) + len([n for n in parsed["not_connected"] if n.startswith("Pub")])
+    planned = _planned(plan, parsed)
     failed_names = set(parsed["not_connected"]) | set(t["tester"] for t in parsed["testers"] if t["error"])
     failed = min(len(failed_names), planned) if planned else len(failed_names)
     total = parsed["total"] or dict(tracks=0, expected=0, bitrate_bps=0.0, lost=0, errors=0)
@@ -332,16 +349,10 @@ def parse_lk_output(text, plan=None, host=None, start_at=None, started_at=None, 
     else:
         seconds = float(plan.get("duration") or 0)
     bps = total["bitrate_bps"] or 0.0
-    errors = []
-    for t in parsed["testers"]:
-        if t["error"]:
-            errors.append("%s: %s" % (t["tester"], t["error"]))
-    for name, message in sorted(parsed["not_connected"].items()):
-        if not any(e.startswith(name + ": ") for e in errors):
-            errors.append("%s: %s" % (name, message))
+    errors = _tester_errors(parsed)
     per_subscriber = parsed["testers"][0]["expected"] if parsed["testers"] else 0
     return {
-        "schema": 1,
+        "schema": SCHEMA,
         "host": host or "",
         "engine": "lk",
         "plan": plan,
@@ -441,35 +452,18 @@ def _stop(proc, grace):
         return out
 
 
-def run_lk(module, plan_slice, url, api_key, api_secret, start_at, duration, lk_path="lk", timeout=None,
-           host=None, identity_prefix=None, grace=20):
-    """Run lk load-test for this generator's share of the plan and return its result (schema 1).
-
-    Sleeps until ``start_at`` (epoch seconds), runs one lk process per room, stops them at the deadline
-    (``timeout`` seconds after the start; default: duration + the time lk needs to connect everyone
-    at its join rate + 120 s). lk exits 0 also when testers failed: the result is read from the tables.
-    """
-    binary = _find_lk(module, lk_path)
-    prefix = identity_prefix or re.sub(r"[^A-Za-z0-9_-]", "-", host or "lk")
-    parts = split_plan(plan_slice)
+def _commands(plan_slice, url, api_key, binary, prefix, duration):
+    """(plan of one room, lk argv) for each lk process."""
     commands = []
-    for i, (room, part) in enumerate(parts):
+    for i, (room, part) in enumerate(split_plan(plan_slice)):
         room = room or "%s-%d" % (prefix, i)
         commands.append((part, lk_argv(part, url, api_key, room=room, identity_prefix="%s-%d" % (prefix, i),
                                        lk_path=binary, duration=duration)))
-    env = lk_env(api_secret)
-    if timeout is None:
-        rate = min(float(plan_slice.get("join_rate") or 5), MAX_JOIN_RATE)
-        most = max(planned_participants(command[0]) for command in commands)
-        timeout = duration + most / rate + 120
-    wait = start_at - time.time()
-    if wait > 0:
-        time.sleep(wait)
-    started_at = time.time()
-    procs = [(part, subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, text=True, errors="replace"))
-             for part, argv in commands]
-    deadline = started_at + timeout
+    return commands
+
+
+def _communicate_all(procs, deadline, grace, api_secret):
+    """(plan, exit status, stopped at the deadline, output without the secret) of each process."""
     outputs = []
     for part, proc in procs:
         timed_out = False
@@ -479,7 +473,11 @@ def run_lk(module, plan_slice, url, api_key, api_secret, start_at, duration, lk_
             timed_out = True
             out = _stop(proc, grace)
         outputs.append((part, proc.returncode, timed_out, _scrub(out or "", api_secret)))
-    ended_at = time.time()
+    return outputs
+
+
+def _results(outputs, host, start_at, started_at, ended_at, timeout):
+    """The result of each lk process, marked incomplete when it was stopped or failed."""
     results = []
     for part, rc, timed_out, out in outputs:
         try:
@@ -496,9 +494,52 @@ def run_lk(module, plan_slice, url, api_key, api_secret, start_at, duration, lk_
             result["complete"] = False
             result["errors"].append("lk exited with status %s" % rc)
         results.append(result)
+    return results
+
+
+def run_lk(module, plan_slice, url, api_key, api_secret, start_at, duration, lk_path="lk", timeout=None,
+           host=None, identity_prefix=None, grace=20):
+    """Run lk load-test for this generator's share of the plan and return its result (schema 1).
+
+    Sleeps until ``start_at`` (epoch seconds), runs one lk process per room, stops them at the deadline
+    (``timeout`` seconds after the start; default: duration + the time lk needs to connect everyone
+    at its join rate + 120 s). lk exits 0 also when testers failed: the result is read from the tables.
+    """
+    binary = _find_lk(module, lk_path)
+    prefix = identity_prefix or re.sub(r"[^A-Za-z0-9_-]", "-", host or "lk")
+    commands = _commands(plan_slice, url, api_key, binary, prefix, duration)
+    env = lk_env(api_secret)
+    if timeout is None:
+        rate = min(float(plan_slice.get("join_rate") or 5), MAX_JOIN_RATE)
+        most = max(planned_participants(command[0]) for command in commands)
+        timeout = duration + most / rate + 120
+    wait = start_at - time.time()
+    if wait > 0:
+        time.sleep(wait)
+    started_at = time.time()
+    procs = [(part, subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, text=True, errors="replace"))
+             for part, argv in commands]
+    outputs = _communicate_all(procs, started_at + timeout, grace, api_secret)
+    results = _results(outputs, host, start_at, started_at, time.time(), timeout)
     result = combine(results)
     result["plan"] = dict(plan_slice)
     planned = sum(planned_participants(command[0]) for command in commands)
     failed = min(result["participants"]["failed"], planned)
     result["participants"] = {"planned": planned, "connected": planned - failed, "failed": failed}
     return result
+
+
+class LkEngine(Engine):
+    """``engine: lk``: one ``lk load-test`` process per room (lk_path on this host)."""
+
+    name = "lk"
+
+    def run(self, job):
+        summary = result_plan(job.plan_slice)
+        plan = dict(summary, rooms=job.plan_slice["room_names"])
+        result = run_lk(job.module, plan, job.url, job.api_key, job.api_secret, job.start_at,
+                        job.plan_slice["duration"], lk_path=job.lk_path, host=job.host,
+                        identity_prefix="lt-%s-h%d" % (job.plan_slice["room_prefix"], job.plan_slice["host_index"]))
+        result["plan"] = summary
+        return result

@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, rtcstack.livekit contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Samples of livekit-server's Prometheus metrics during a load test.
+"""What a load test measures besides the engine: livekit-server's Prometheus metrics (``Sampler``)
+and the generator's own CPU and memory (``Usage``).
 
-Private to this collection: the interface may change without notice. Standard library only.
+Private to this collection: the interface may change without notice. Standard library and
+ansible-core only.
 
 The metric names were read from livekit-server v1.13.5's ``/metrics`` (``prometheus: {port: N}``)
 with media flowing; a value the server does not export (yet) is ``None``.
@@ -12,6 +14,8 @@ with media flowing; a value the server does not export (yet) is ``None``.
 from __future__ import annotations
 
 import re
+import resource
+import sys
 import threading
 import time
 
@@ -133,3 +137,24 @@ class Sampler:
         self._thread.join(self.timeout * len(self.urls) + 5)
         self.sample_once()
         return self.samples
+
+
+class Usage:
+    """CPU and memory of this process and its finished children, from ``resource.getrusage``."""
+
+    # ru_maxrss is in KiB on Linux (and the BSDs), in bytes on macOS.
+    RSS_UNIT = 1 if sys.platform == "darwin" else 1024
+
+    def __init__(self):
+        self.cpu0 = self.cpu()
+        self.wall0 = time.monotonic()
+
+    @staticmethod
+    def cpu():
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+    def block(self):
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        return dict(cpu_seconds=round(max(0.0, self.cpu() - self.cpu0), 3), max_rss_bytes=int(peak) * self.RSS_UNIT,
+                    wall_seconds=round(time.monotonic() - self.wall0, 3))
