@@ -287,11 +287,11 @@ result:
     complete: true
 """
 
+import json
 import socket
 import time
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitClient, LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.common import scrub, write_json_atomic
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines import ENGINES
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Job
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.metrics import Sampler
@@ -311,6 +311,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.runner 
     smoke_problems,
 )
 from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import livekit_module
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact, write_atomic
 
 MAX_AHEAD = 86400
 MAX_BEHIND = 60
@@ -347,11 +348,11 @@ def argument_spec():
 
 def fail(module, msg, result=None):
     """Fail without the API secret in the message; with a result, write it to result_path first."""
-    msg = scrub(msg, [module.params["api_secret"]])
+    msg = redact(msg, [module.params["api_secret"]])
     result_path = module.params["result_path"]
     if result is not None and result_path:
         try:
-            write_json_atomic(result_path, result)
+            write_atomic(result_path, json.dumps(result, sort_keys=True))
         except OSError as e:
             msg += "; cannot write result_path: %s" % e
     module.fail_json(msg=msg, **({"result": result} if result is not None else {}))
@@ -406,7 +407,7 @@ def open_rooms(module, plan_slice, summary, host, start_at):
             if not plan_slice["room_names"]:
                 client.call("RoomService", "ListRooms", {"names": []})
     except LiveKitError as e:
-        msg = scrub(e, [params["api_secret"]])
+        msg = redact(e, [params["api_secret"]])
         fail(module, msg, None if module.check_mode else empty_result(host, params["engine"], summary, start_at, [msg]))
 
 
@@ -428,7 +429,7 @@ def save(module, result):
     result_path = module.params["result_path"]
     if result_path:
         try:
-            write_json_atomic(result_path, result)
+            write_atomic(result_path, json.dumps(result, sort_keys=True))
         except OSError as e:
             fail(module, "cannot write result_path %s: %s" % (result_path, e), result)
 

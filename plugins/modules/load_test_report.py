@@ -210,7 +210,6 @@ html_path:
 import json
 import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
@@ -223,6 +222,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report 
     report_json,
 )
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report_html import render_html
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import write_atomic
 
 GATE_OPTIONS = dict(
     max_loss_pct=dict(type="float"),
@@ -265,20 +265,12 @@ def current(path):
         return None
 
 
-def write_if_changed(module, path, text):
+def write_if_changed(path, text):
     """Write ``text`` to ``path`` (0644, atomically) unless the file already holds it. True when written."""
     data = to_bytes(text)
     if current(path) == data:
         return False
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".%s." % os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        module.atomic_move(tmp, path)
-        os.chmod(path, 0o644)  # atomic_move keeps the mode of a file it replaces
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, data, mode=0o644)
     return True
 
 
@@ -306,7 +298,7 @@ def write_reports(module, out_dir, files):
             os.makedirs(out_dir, 0o755)
             changed = True
         for path, text in files:
-            changed = write_if_changed(module, path, text) or changed
+            changed = write_if_changed(path, text) or changed
     except OSError as e:
         module.fail_json(msg="cannot write the reports in %s: %s" % (out_dir, to_native(e)))
     return changed

@@ -4,7 +4,6 @@ import collections
 
 import pytest
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.common import scrub
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import (
     PRESETS,
     PlanError,
@@ -13,6 +12,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan im
     roster,
     split,
 )
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact as scrub
 
 
 def per_room(plan):

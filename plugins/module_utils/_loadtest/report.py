@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
+from ansible_collections.rtcstack.livekit.plugins.module_utils import _secrets
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest import SCHEMA
 
 # The result contract (schema 1): the keys a generator's result has; nothing else is copied.
@@ -33,12 +33,6 @@ SERVER_KEYS = ("t", "url", "participants", "rooms", "cpu_seconds", "memory_bytes
 GENERATOR_KEYS = ("cpu_seconds", "max_rss_bytes", "wall_seconds")
 FIRST_ERRORS = 10
 
-SECRETISH = [
-    (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "<token>"),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[^\s<]\S*"), r"\1 <redacted>"),
-    (re.compile(r"(?i)\b(access_token|token|api_secret|secret|password|passwd)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s&<]+)"),
-     r"\1\2<redacted>"),
-]
 
 
 class ReportError(Exception):
@@ -46,11 +40,8 @@ class ReportError(Exception):
 
 
 def redact(text):
-    """Text with tokens and ``secret=...``-like values masked."""
-    text = str(text)
-    for pattern, repl in SECRETISH:
-        text = pattern.sub(repl, text)
-    return text
+    """Text with tokens and ``secret=...``-like values masked (free text from the generators)."""
+    return _secrets.redact(text, mask="<redacted>", assignments=True)
 
 
 # ---- numbers -------------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest import SCHEMA
-from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.common import scrub
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines import ENGINES
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import EngineError
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.metrics import Usage
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import result_plan
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact
 
 
 class RunError(Exception):
@@ -60,13 +60,13 @@ def run(engine_name, job, sampler):
     except (EngineError, RuntimeError, OSError) as e:
         samples = sampler.stop()
         result = empty_result(job.host, engine.name, result_plan(job.plan_slice), job.start_at,
-                              [scrub(e, [job.api_secret]) + sampler_note(sampler)])
+                              [redact(e, [job.api_secret]) + sampler_note(sampler)])
         result["server_samples"] = samples
         result["generator"] = usage.block()
         raise RunError("the %s engine failed: %s" % (engine.name, e), result) from None
     result["generator"] = usage.block()
     result["server_samples"] = sampler.stop()
-    result["errors"] = [scrub(e, [job.api_secret]) for e in result["errors"] + sampler.errors]
+    result["errors"] = [redact(e, [job.api_secret]) for e in result["errors"] + sampler.errors]
     return result
 
 

@@ -46,6 +46,7 @@ import time
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest import SCHEMA
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine, EngineError
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import result_plan
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact
 
 NOT_MEASURED = ["join_ms", "subscribe_ms", "jitter_ms", "timeline", "server_samples"]
 DERIVED = [
@@ -436,10 +437,6 @@ def _find_lk(module, lk_path):
     return found
 
 
-def _scrub(text, secret):
-    return text.replace(secret, "********") if secret else text
-
-
 def _stop(proc, grace):
     """SIGINT first: lk then ends the wait and still prints its tables; kill after ``grace`` seconds."""
     try:
@@ -472,7 +469,7 @@ def _communicate_all(procs, deadline, grace, api_secret):
         except subprocess.TimeoutExpired:
             timed_out = True
             out = _stop(proc, grace)
-        outputs.append((part, proc.returncode, timed_out, _scrub(out or "", api_secret)))
+        outputs.append((part, proc.returncode, timed_out, redact(out or "", [api_secret])))
     return outputs
 
 

@@ -16,6 +16,7 @@ One participant's failure never ends the run: it is counted and written to ``err
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import socket
@@ -30,9 +31,9 @@ except ImportError:
     HAS_LIVEKIT = False
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest import SCHEMA
-from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.common import scrub, write_json_atomic
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import parse_resolution, result_plan
+from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact, write_atomic
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import mint_token, token_claims
 
 CONNECT_TIMEOUT = 20.0    # seconds one participant may take to join
@@ -158,7 +159,7 @@ class WebrtcRun:
 
     # -- errors ----------------------------------------------------------------------------
     def scrub(self, text):
-        return scrub(text, self._secrets)
+        return redact(text, self._secrets)
 
     def error(self, message):
         if len(self.errors) < MAX_ERRORS:
@@ -336,7 +337,7 @@ class WebrtcRun:
                     failed=sum(1 for m in self.members if m.failed), errors=len(self.errors) + self.dropped_errors,
                     start_at=self.start_at, started_at=self.result["started_at"])
         try:
-            write_json_atomic(self.progress_path, data)
+            write_atomic(self.progress_path, json.dumps(data, sort_keys=True))
         except OSError as e:
             self.error("cannot write progress file %s: %s" % (self.progress_path, e))
             self.progress_path = None
