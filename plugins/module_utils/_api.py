@@ -71,12 +71,6 @@ def http_url(url):
     return url
 
 
-def scrub_tokens(text, mask="<token>"):
-    """``text`` with every JWT replaced by ``mask``: the server repeats a refused token in its 401
-    message ("invalid token: eyJ..."), never pass it on. A thin call of _secrets.redact."""
-    return redact(text, mask=mask)
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is an error: the token must not follow it to another host."""
 
@@ -174,7 +168,8 @@ class LiveKitClient:
         except ValueError:
             # A bad key or signature is refused before Twirp, with a plain-text body.
             code, msg = ("unauthenticated" if e.code == 401 else "http_%d" % e.code), text
-        msg = scrub_tokens(msg.replace("twirp error unknown: ", ""))
+        # The server repeats a refused token in its 401 message ("invalid token: eyJ..."): never pass it on.
+        msg = redact(msg.replace("twirp error unknown: ", ""), mask="<token>")
         if code == "unauthenticated" and "permissions denied" in msg:
             code = "permission_denied"
         hint = HINTS.get(code)
