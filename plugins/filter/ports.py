@@ -29,20 +29,8 @@ def _wrap(func):
 
 
 port_problems = model.port_problems
-port_entries = _wrap(model.port_entries)
 port_ranges_overlap = _wrap(model.port_ranges_overlap)
 nft_rules = _wrap(model.nft_rules)
-
-
-def nft_port(value):
-    """A port (int, "a-b", or a port entry) in nftables syntax: 7880 or 50000-60000."""
-    if isinstance(value, dict):
-        value = value.get("port")
-    try:
-        start, end = model.parse_port(value)
-    except ValueError as e:
-        raise AnsibleFilterError("nft_port: %s" % e) from None
-    return model.span(start, end)
 
 
 class FilterModule(object):
@@ -51,8 +39,6 @@ class FilterModule(object):
     def filters(self):
         return {
             "port_problems": port_problems,
-            "port_entries": port_entries,
             "port_ranges_overlap": port_ranges_overlap,
-            "nft_port": nft_port,
             "nft_rules": nft_rules,
         }

@@ -5,12 +5,11 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.rtcstack.livekit.plugins.filter.ports import (
     FilterModule,
-    nft_port,
     nft_rules,
-    port_entries,
     port_problems,
     port_ranges_overlap,
 )
+from ansible_collections.rtcstack.livekit.plugins.module_utils._deployment import PortError, parse_port, port_entries, span
 
 RTC = {"name": "livekit-rtc-udp", "proto": "udp", "port": "50000-60000", "from": "any", "owner": "livekit_server"}
 RELAY = {"name": "coturn-relay", "proto": "udp", "port": "49152-50500", "from": "any", "owner": "coturn"}
@@ -18,7 +17,7 @@ HTTP = {"name": "livekit-http", "proto": "tcp", "port": 7880, "from": "proxy", "
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"port_problems", "port_entries", "port_ranges_overlap", "nft_port", "nft_rules"}
+    assert set(FilterModule().filters()) == {"port_problems", "port_ranges_overlap", "nft_rules"}
 
 
 def test_valid_entries_have_no_problems():
@@ -84,7 +83,7 @@ def test_entries_are_normalised():
 
 
 def test_invalid_entries_raise_with_every_problem():
-    with pytest.raises(AnsibleFilterError) as e:
+    with pytest.raises(PortError) as e:
         port_entries([{"name": "a", "proto": "icmp", "port": 0}])
     assert "proto must be tcp or udp" in str(e.value) and "outside 1-65535" in str(e.value)
 
@@ -117,14 +116,14 @@ def test_overlap_single_port_inside_range():
 
 
 @pytest.mark.parametrize("value, out", [(7880, "7880"), ("7880", "7880"), ("50000-60000", "50000-60000"),
-                                        ("50000 - 60000", "50000-60000"), ("5-5", "5"), ({"port": "1-2"}, "1-2")])
-def test_nft_port(value, out):
-    assert nft_port(value) == out
+                                        ("50000 - 60000", "50000-60000"), ("5-5", "5")])
+def test_ports_in_nft_syntax(value, out):
+    assert span(*parse_port(value)) == out
 
 
-def test_nft_port_refuses_bad_ports():
-    with pytest.raises(AnsibleFilterError, match="outside 1-65535"):
-        nft_port(0)
+def test_bad_ports_are_refused():
+    with pytest.raises(ValueError, match="outside 1-65535"):
+        parse_port(0)
 
 
 def test_nft_rules_any_private_cidr_group():
