@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, rtcstack.livekit contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collection's key and secret policy for role preflights: the rules live in module_utils/_secrets.py.
 
 Each filter returns messages, one per problem, that name keys and variables but never contain a

@@ -1,5 +1,5 @@
 # Copyright (c) 2026, rtcstack.livekit contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The containers.podman.podman connection with pipelining, for the project's test hosts only.
 
 The upstream plugin runs every module in three ``podman exec`` calls (make a temporary directory, copy,
