@@ -42,8 +42,12 @@ def test_scenario(scenario, test_hosts_ready):
     proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=3000, check=False)
     os.makedirs(LOGS, exist_ok=True)
-    with open(os.path.join(LOGS, "molecule-%s.log" % scenario), "w") as f:
+    log = os.path.join(LOGS, "molecule-%s.log" % scenario)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also a log left by an older run
+    with os.fdopen(fd, "w") as f:
         f.write(proc.stdout)
+    assert os.stat(log).st_mode & 0o777 == 0o600, "%s is not 0600" % log
     assert proc.returncode == 0, proc.stdout[-8000:]
     assert_no_secrets(proc.stdout, scenario_secrets(scenario), "molecule scenario %s" % scenario)
 
