@@ -16,6 +16,13 @@ export LAB_DIR
 mkdir -p "$LAB_DIR"
 chmod 0700 "$LAB_DIR"
 
+# Logs of a tool that handles secrets are 0600, new or left by an older run.
+log_file() {
+  (umask 077; : >> "$1")
+  chmod 0600 "$1"
+  [ "$(stat -c %a "$1")" = 600 ] || { echo "lab: $1 is not 0600" >&2; exit 1; }
+}
+
 collections() {
   ANSIBLE_COLLECTIONS_PATH=$(scripts/sync-collection.sh)
   export ANSIBLE_COLLECTIONS_PATH
@@ -29,6 +36,8 @@ collections() {
 
 api_lab() {
   if [ ! -f "$LAB_DIR/pids.json" ] || ! curl -fs "http://127.0.0.1:${LAB_PORT:-7880}/" >/dev/null 2>&1; then
+    log_file "$LAB_DIR/server.log"
+    log_file "$LAB_DIR/redis.log"
     .venv/bin/python scripts/local_livekit.py start --dir "$LAB_DIR" --port "${LAB_PORT:-7880}" \
       --redis-port "${LAB_REDIS_PORT:-6380}" --keep-keys >/dev/null
   fi
@@ -67,6 +76,7 @@ stack_lab() {
   bash scripts/testhosts.sh up "$LAB_NET" "${LAB_HOSTS[@]}"
   lab_secrets
   collections
+  log_file "$LAB_DIR/site.log"
   ansible-playbook -i inventories/lab -e "@$LAB_DIR/secrets.yml" playbooks/lab_stack.yml "$@" \
     | tee "$LAB_DIR/site.log"
   local proxy_ip key_line
