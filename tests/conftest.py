@@ -43,6 +43,18 @@ def livekit(tmp_path_factory):
     subprocess.call([sys.executable, script, "stop", "--dir", workdir])
 
 
+LOGS = os.path.join(ROOT, "tests", "output", "logs")
+
+
+def write_log(name, text):
+    """tests/output/logs/NAME, mode 0600 (the logs of a suite that handles secrets)."""
+    os.makedirs(LOGS, exist_ok=True)
+    fd = os.open(os.path.join(LOGS, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left by an older run keeps its mode through O_TRUNC
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 def assert_no_secrets(text, secrets, where):
     for secret in secrets:
         assert secret not in text, "a secret appeared in %s" % where

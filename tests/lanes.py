@@ -127,6 +127,7 @@ class Lanes:
         started = time.monotonic()
         os.makedirs(os.path.dirname(job.log), exist_ok=True)
         fd = os.open(job.log, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a log left by an older run keeps its mode through O_TRUNC
         with os.fdopen(fd, "w+") as log:
             with self.cond:
                 if self.stopping:

@@ -9,10 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import COLLECTIONS, COPY, ROOT, assert_no_secrets
+from conftest import COLLECTIONS, COPY, ROOT, assert_no_secrets, write_log
 
 TARGETS = sorted(os.listdir(os.path.join(ROOT, "tests", "integration", "targets")))
-LOGS = os.path.join(ROOT, "tests", "output", "logs")
 SIP_PASSWORD = "it-sip-password-8d1c2f"  # the SIP targets set this; the scan looks for it
 
 
@@ -43,8 +42,6 @@ def test_target(target, livekit):
         [os.path.join(os.path.dirname(sys.executable), "ansible-test"), "integration", target, "--local",
          "--python", "%d.%d" % sys.version_info[:2], "--color", "no", "-v", "--diff"],
         cwd=COPY, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, check=False)
-    os.makedirs(LOGS, exist_ok=True)
-    with open(os.path.join(LOGS, "integration-%s.log" % target), "w") as f:
-        f.write(proc.stdout)
+    write_log("integration-%s.log" % target, proc.stdout)
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert_no_secrets(proc.stdout, livekit.secrets + [SIP_PASSWORD], "integration target %s" % target)

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import COLLECTIONS, ROOT, assert_no_secrets
+from conftest import COLLECTIONS, LOGS, ROOT, assert_no_secrets
 from lanes import Job, Lanes
 
 SCENARIOS_DIR = os.path.join(ROOT, "molecule")
@@ -31,7 +31,6 @@ EXCLUSIVE = ("node_tuning",)
 # Host-wide keys a scenario can change from a privileged container: restored when the session ends.
 HOST_KEYS = ("vm.overcommit_memory", "fs.file-max", "fs.nr_open")
 ROLE_TESTS = os.environ.get("RTCSTACK_ROLE_TESTS", "ci")
-LOGS = os.path.join(ROOT, "tests", "output", "logs")
 
 pytestmark = pytest.mark.skipif(ROLE_TESTS == "0", reason="RTCSTACK_ROLE_TESTS=0: Molecule scenarios skipped")
 

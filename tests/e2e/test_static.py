@@ -5,19 +5,15 @@ import os
 import subprocess
 import sys
 
-from conftest import COLLECTIONS, COPY, ROOT
+from conftest import COLLECTIONS, COPY, ROOT, write_log
 
-LOGS = os.path.join(ROOT, "tests", "output", "logs")
 BIN = os.path.dirname(sys.executable)
 
 
 def run(name, argv, cwd, env):
     proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=1800, check=False)
-    os.makedirs(LOGS, exist_ok=True)
-    fd = os.open(os.path.join(LOGS, "%s.log" % name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(proc.stdout)
+    write_log("%s.log" % name, proc.stdout)
     return proc
 
 
