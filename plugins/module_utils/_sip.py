@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import _Reconciler
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import STATE_OPTION, _Reconciler
 
 LIST_CALLS = {
     "inbound_trunks": "ListSIPInboundTrunk",
@@ -24,6 +24,17 @@ MEDIA_ENCRYPTION = {
     "allow": "SIP_MEDIA_ENCRYPT_ALLOW",
     "require": "SIP_MEDIA_ENCRYPT_REQUIRE",
 }
+
+# The options inbound and outbound trunks share.
+TRUNK_OPTIONS = dict(
+    state=STATE_OPTION,
+    numbers=dict(type="list", elements="str"),
+    auth_username=dict(type="str"),
+    auth_password=dict(type="str", no_log=True),
+    metadata=dict(type="str"),
+    headers=dict(type="dict"),
+    media_encryption=dict(type="str", choices=list(MEDIA_ENCRYPTION)),
+)
 
 
 def list_sip(client, kind):

@@ -218,30 +218,20 @@ actions:
       fields: [auth_password, numbers]
 """
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import STATE_OPTION, reconciler_main
-from ansible_collections.rtcstack.livekit.plugins.module_utils._sip import (
-    MEDIA_ENCRYPTION,
-    _Trunks,
-    numbers,
-)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import reconciler_main
+from ansible_collections.rtcstack.livekit.plugins.module_utils._sip import TRUNK_OPTIONS, _Trunks, numbers
 
-TRUNK_OPTIONS = dict(
-    state=STATE_OPTION,
-    numbers=dict(type="list", elements="str"),
+INBOUND_OPTIONS = dict(
+    TRUNK_OPTIONS,
     allowed_addresses=dict(type="list", elements="str"),
     allowed_numbers=dict(type="list", elements="str"),
-    auth_username=dict(type="str"),
-    auth_password=dict(type="str", no_log=True),
-    metadata=dict(type="str"),
-    headers=dict(type="dict"),
     krisp_enabled=dict(type="bool"),
-    media_encryption=dict(type="str", choices=list(MEDIA_ENCRYPTION)),
 )
 
 
 class _InboundTrunks(_Trunks):
     label = "inbound trunk"
-    fields = tuple(f for f in TRUNK_OPTIONS if f != "state")
+    fields = tuple(f for f in INBOUND_OPTIONS if f != "state")
     unordered_fields = ("numbers", "allowed_addresses", "allowed_numbers")
     list_kind = "inbound_trunks"
     create_call = ("CreateSIPInboundTrunk", "trunk")
@@ -259,7 +249,7 @@ class _InboundTrunks(_Trunks):
 
 
 def main():
-    reconciler_main(_InboundTrunks, TRUNK_OPTIONS, "trunks")
+    reconciler_main(_InboundTrunks, INBOUND_OPTIONS, "trunks")
 
 
 if __name__ == "__main__":

@@ -210,11 +210,8 @@ actions:
       fields: [address, transport]
 """
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import STATE_OPTION, reconciler_main
-from ansible_collections.rtcstack.livekit.plugins.module_utils._sip import (
-    MEDIA_ENCRYPTION,
-    _Trunks,
-)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import reconciler_main
+from ansible_collections.rtcstack.livekit.plugins.module_utils._sip import TRUNK_OPTIONS, _Trunks
 
 TRANSPORTS = {
     "auto": "SIP_TRANSPORT_AUTO",
@@ -222,23 +219,17 @@ TRANSPORTS = {
     "tcp": "SIP_TRANSPORT_TCP",
     "tls": "SIP_TRANSPORT_TLS",
 }
-TRUNK_OPTIONS = dict(
-    state=STATE_OPTION,
+OUTBOUND_OPTIONS = dict(
+    TRUNK_OPTIONS,
     address=dict(type="str"),
     transport=dict(type="str", choices=list(TRANSPORTS)),
-    numbers=dict(type="list", elements="str"),
-    auth_username=dict(type="str"),
-    auth_password=dict(type="str", no_log=True),
     destination_country=dict(type="str"),
-    metadata=dict(type="str"),
-    headers=dict(type="dict"),
-    media_encryption=dict(type="str", choices=list(MEDIA_ENCRYPTION)),
 )
 
 
 class _OutboundTrunks(_Trunks):
     label = "outbound trunk"
-    fields = tuple(f for f in TRUNK_OPTIONS if f != "state")
+    fields = tuple(f for f in OUTBOUND_OPTIONS if f != "state")
     unordered_fields = ("numbers",)
     enums = dict(_Trunks.enums, transport=TRANSPORTS)
     list_kind = "outbound_trunks"
@@ -247,7 +238,7 @@ class _OutboundTrunks(_Trunks):
 
 
 def main():
-    reconciler_main(_OutboundTrunks, TRUNK_OPTIONS, "trunks")
+    reconciler_main(_OutboundTrunks, OUTBOUND_OPTIONS, "trunks")
 
 
 if __name__ == "__main__":
