@@ -340,7 +340,9 @@ class _Participants(_Reconciler):
             after["tracks"] = [track_view(t, muted) for t, muted in changes["tracks"]]
         return before, after
 
-    def simulate(self, name, current, changes):
+    def simulate(self, name, current, desired):
+        # Called for updates only (a participant is never created): ``desired`` are the changes.
+        changes = desired
         obj = copy.deepcopy(current)
         update = update_body(current, changes)
         obj.update((k, update[k]) for k in ("metadata", "name", "permission") if k in update)

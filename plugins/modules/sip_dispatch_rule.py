@@ -384,8 +384,7 @@ class _DispatchRules(_SipObjects):
         trunk, caller, called = key[1:]
         return ("dispatch rule %r would take the calls of dispatch rule %r (%s): same trunk (%s), caller (%s), "
                 "called number (%s) and PIN; LiveKit allows one rule for each: change trunk_ids, trunk_names, "
-                "inbound_numbers or pin" % (name, other.get("name"), other_id, trunk or "any", caller or "any",
-                                             called or "any"))
+                "inbound_numbers or pin" % (name, other.get("name"), other_id, trunk or "any", caller or "any", called or "any"))
 
 
 def main():

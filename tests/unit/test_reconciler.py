@@ -136,7 +136,7 @@ def test_immutable_fields_are_warned_about_and_not_changed(server, capsys):
     assert not result["changed"]
     assert result["actions"] == [{"name": "kept", "action": "unchanged", "unchangeable": ["size"]}]
     assert result["warned"] == ["ingress 'kept': size is 1 on the server, 5 declared. "
-                                  "The server cannot change these fields on an existing ingress."]
+                                "The server cannot change these fields on an existing ingress."]
     assert server["kept"]["size"] == 1
 
 
