@@ -203,6 +203,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._egress import (
 )
 from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
     client_for,
+    drop_none,
     livekit_module,
     run,
 )
@@ -252,7 +253,7 @@ def start_request(p):
     if p["stream_urls"]:
         body["stream_outputs"] = [stream_output(p["stream_urls"])]
     if p["segments"]:
-        body["segment_outputs"] = [dict((k, v) for k, v in p["segments"].items() if v is not None)]
+        body["segment_outputs"] = [drop_none(p["segments"])]
     return "StartRoomCompositeEgress", body
 
 

@@ -77,23 +77,19 @@ egresses:
 """
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._egress import list_egress, redact
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    client_for,
-    livekit_module,
-    run,
-)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import info_main
+
+
+def find(client, params):
+    return [redact(i) for i in list_egress(client, params["room_name"], params["egress_id"], params["active"])]
 
 
 def main():
-    module = livekit_module(dict(
+    info_main(dict(
         room_name=dict(type="str"),
         egress_id=dict(type="str"),
         active=dict(type="bool", default=False),
-    ))
-    client = client_for(module)
-    p = module.params
-    items = run(module, lambda: list_egress(client, p["room_name"], p["egress_id"], p["active"]))
-    module.exit_json(changed=False, egresses=[redact(i) for i in items])
+    ), "egresses", find)
 
 
 if __name__ == "__main__":

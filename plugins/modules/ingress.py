@@ -309,11 +309,8 @@ actions:
 """
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    _Reconciler,
-    client_for,
-    livekit_module,
-)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._ingress import list_ingresses
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import STATE_OPTION, _Reconciler, reconciler_main
 
 INPUT_TYPES = {"rtmp": "RTMP_INPUT", "whip": "WHIP_INPUT", "url": "URL_INPUT"}
 OPTION_OF_TYPE = dict((v, k) for k, v in INPUT_TYPES.items())
@@ -330,7 +327,7 @@ TEXT_FIELDS = ("room_name", "participant_identity", "participant_name", "partici
 INGRESS_FIELDS = ("input_type", "input_url") + TEXT_FIELDS + (
     "enable_transcoding", "enabled", "audio_preset", "video_preset")
 INGRESS_OPTIONS = dict(
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    state=STATE_OPTION,
     input_type=dict(type="str", choices=sorted(INPUT_TYPES)),
     input_url=dict(type="str"),
     room_name=dict(type="str"),
@@ -360,18 +357,6 @@ def request(desired):
     return body
 
 
-def list_ingresses(client, body):
-    """Every ingress ListIngress returns for ``body``, following pages if the server makes any."""
-    items, body = [], dict(body)
-    while True:
-        response = client.call("Ingress", "ListIngress", body)
-        items.extend(response.get("items") or [])
-        token = (response.get("next_page_token") or {}).get("token")
-        if not token:
-            return items
-        body["page_token"] = {"token": token}
-
-
 class _Ingresses(_Reconciler):
     kind = "ingress"
     plural = "ingresses"
@@ -388,7 +373,7 @@ class _Ingresses(_Reconciler):
 
     def fetch(self, names):
         wanted = set(names)
-        return [i for i in list_ingresses(self.client, {}) if i.get("name") in wanted]
+        return [i for i in list_ingresses(self.client) if i.get("name") in wanted]
 
     def read(self, obj, field):
         if field == "input_type":
@@ -416,7 +401,7 @@ class _Ingresses(_Reconciler):
                 if input_type == "url" and not desired.get("input_url"):
                     raise LiveKitError("ingress %r: input_url is required to create it with input_type=url" % name)
                 continue
-            changes = dict((f, v) for f, v in desired.items() if self.read(current, f) != v)
+            changes = self.changes(current, desired)
             frozen = sorted(f for f in changes if f in self.immutable_fields)
             if frozen:
                 self._immutable(name, current, changes, frozen)
@@ -463,19 +448,8 @@ class _Ingresses(_Reconciler):
 
 
 def main():
-    options = dict(
-        name=dict(type="str"),
-        reveal_stream_key=dict(type="bool", default=False),
-        ingresses=dict(type="list", elements="dict",
-                       options=dict(INGRESS_OPTIONS, name=dict(type="str", required=True))),
-    )
-    options.update(INGRESS_OPTIONS)
-    module = livekit_module(
-        options,
-        mutually_exclusive=[("name", "ingresses")],
-        required_one_of=[("name", "ingresses")],
-    )
-    _Ingresses(module, client_for(module)).run_module("ingresses", ("name",) + tuple(INGRESS_OPTIONS))
+    reconciler_main(_Ingresses, INGRESS_OPTIONS, "ingresses",
+                    extra_options=dict(reveal_stream_key=dict(type="bool", default=False)))
 
 
 if __name__ == "__main__":

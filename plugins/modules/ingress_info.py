@@ -95,59 +95,29 @@ ingresses:
         room_id: RM_PUpSyFrvrjGt
 """
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    MASK,
-    client_for,
-    livekit_module,
-    run,
-)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._ingress import list_ingresses
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import info_main, mask
 
 
-def list_ingresses(client, body):
-    """Every ingress ListIngress returns for ``body``, following pages if the server makes any."""
-    items, body = [], dict(body)
-    while True:
-        response = client.call("Ingress", "ListIngress", body)
-        items.extend(response.get("items") or [])
-        token = (response.get("next_page_token") or {}).get("token")
-        if not token:
-            return items
-        body["page_token"] = {"token": token}
-
-
-def find(client, names, room_name, ingress_id, reveal):
-    body = dict((k, v) for k, v in (("room_name", room_name), ("ingress_id", ingress_id)) if v)
-    try:
-        items = list_ingresses(client, body)
-    except LiveKitError as e:
-        # ListIngress by id answers not_found for an unknown id.
-        if ingress_id and e.code == "not_found":
-            return []
-        raise
+def find(client, params):
+    names, room_name = params["names"], params["room_name"]
     found = []
-    for item in items:
+    for item in list_ingresses(client, room_name, params["ingress_id"]):
         if names and item.get("name") not in names:
             continue
         if room_name and item.get("room_name") != room_name:
             continue
-        if item.get("stream_key") and not reveal:
-            item = dict(item, stream_key=MASK)
-        found.append(item)
+        found.append(item if params["reveal_stream_key"] else mask(item, ("stream_key",)))
     return sorted(found, key=lambda i: (i.get("name") or "", i.get("ingress_id") or ""))
 
 
 def main():
-    module = livekit_module(dict(
+    info_main(dict(
         names=dict(type="list", elements="str"),
         room_name=dict(type="str"),
         ingress_id=dict(type="str"),
         reveal_stream_key=dict(type="bool", default=False),
-    ))
-    p = module.params
-    client = client_for(module)
-    ingresses = run(module, lambda: find(client, p["names"], p["room_name"], p["ingress_id"], p["reveal_stream_key"]))
-    module.exit_json(changed=False, ingresses=ingresses)
+    ), "ingresses", find)
 
 
 if __name__ == "__main__":

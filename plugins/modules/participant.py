@@ -215,12 +215,12 @@ actions:
 import copy
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._participant import get_participant
+from ansible_collections.rtcstack.livekit.plugins.module_utils._participant import get_participant, list_rooms
 from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    client_for,
+    STATE_OPTION,
+    _Reconciler,
     drop_none,
-    livekit_module,
-    run,
+    reconciler_main,
 )
 
 SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
@@ -271,62 +271,121 @@ def track_view(track, muted=None):
             "muted": track.get("muted") if muted is None else muted}
 
 
-def plan(params, current):
-    """Compare the declared fields with ``current``: (update body, mutes, before, after, unchangeable)."""
-    update, before, after, unchangeable = {}, {}, {}, []
-    for field in ("metadata", "name"):
-        want, have = params[field], current.get(field) or ""
-        if want is None or want == have:
-            continue
-        if want == "":
-            unchangeable.append(field)  # UpdateParticipant ignores empty values
-            continue
-        update[field] = after[field] = want
-        before[field] = have
-    attributes = dict((str(k), v if isinstance(v, str) else str(v)) for k, v in (params["attributes"] or {}).items())
-    have = current.get("attributes") or {}
-    changed = dict((k, v) for k, v in attributes.items() if have.get(k, "") != v)
-    if changed:
-        update["attributes"] = changed  # "" deletes a key on the server
-        before["attributes"] = dict((k, have[k]) for k in changed if k in have)
-        after["attributes"] = dict((k, v) for k, v in changed.items() if v)
-    permission = drop_none(params["permission"] or {})
-    if "can_publish_sources" in permission:
-        permission["can_publish_sources"] = sorted(set(permission["can_publish_sources"]))
-    changed = dict((k, v) for k, v in permission.items() if read_permission(current, k) != v)
-    if changed:
+class _Participants(_Reconciler):
+    """A connected participant of the room O(room), named by its identity. Participants join with a
+    token: the API cannot create one, so a declared participant that is not connected is an error.
+    Attributes and permission compare only the declared keys; tracks are muted or unmuted."""
+
+    kind = "participant"
+    name_key = "identity"
+    fields = ("metadata", "name", "attributes", "permission", "tracks")
+
+    def __init__(self, module, client):
+        _Reconciler.__init__(self, module, client)
+        self.room = module.params["room"]
+
+    def fetch(self, names):
+        return [p for p in (get_participant(self.client, self.room, n) for n in names) if p]
+
+    def check(self, plan):
+        for spec, current in plan:
+            if current is None and spec["state"] == "present":
+                raise not_connected(self.client, self.room, spec["identity"])
+
+    def normalize(self, field, value):
+        if value is None:
+            return value
+        if field == "attributes":
+            return dict((str(k), v if isinstance(v, str) else str(v)) for k, v in value.items())
+        if field == "permission":
+            value = drop_none(value)
+            if "can_publish_sources" in value:
+                value["can_publish_sources"] = sorted(set(value["can_publish_sources"]))
+        return value
+
+    def changes(self, current, desired):
+        changes = dict((f, desired[f]) for f in ("metadata", "name")
+                       if f in desired and desired[f] != (current.get(f) or ""))
+        have = current.get("attributes") or {}
+        changes["attributes"] = dict((k, v) for k, v in desired.get("attributes", {}).items() if have.get(k, "") != v)
+        changes["permission"] = dict((k, v) for k, v in desired.get("permission", {}).items()
+                                     if read_permission(current, k) != v)
+        changes["tracks"] = [(t, spec["muted"]) for spec in desired.get("tracks", [])
+                             for t in matching_tracks(current, spec) if t.get("muted") != spec["muted"]]
+        return dict((f, v) for f, v in changes.items() if v or f in ("metadata", "name"))
+
+    def unchangeable(self, current, field, value):
+        if field in ("metadata", "name") and value == "":
+            return ("LiveKit ignores an empty %s in UpdateParticipant, so it cannot be cleared; it stays %r"
+                    % (field, current.get(field)))
+        return None
+
+    def view(self, obj):
+        return {"identity": obj["identity"], "state": obj.get("state")}
+
+    def diff_of(self, current, obj, changes):
+        before, after = {}, {}
+        for field in ("metadata", "name"):
+            if field in changes:
+                before[field], after[field] = current.get(field) or "", changes[field]
+        if "attributes" in changes:
+            have = current.get("attributes") or {}
+            before["attributes"] = dict((k, have[k]) for k in changes["attributes"] if k in have)
+            after["attributes"] = dict((k, v) for k, v in changes["attributes"].items() if v)
+        if "permission" in changes:
+            before["permission"] = dict((k, read_permission(current, k)) for k in changes["permission"])
+            after["permission"] = changes["permission"]
+        if "tracks" in changes:
+            before["tracks"] = [track_view(t) for t, muted in changes["tracks"]]
+            after["tracks"] = [track_view(t, muted) for t, muted in changes["tracks"]]
+        return before, after
+
+    def simulate(self, name, current, desired):
+        # Called for updates only (a participant is never created): ``desired`` are the changes.
+        changes = desired
+        obj = copy.deepcopy(current)
+        update = update_body(current, changes)
+        obj.update((k, update[k]) for k in ("metadata", "name", "permission") if k in update)
+        attributes = obj.setdefault("attributes", {})
+        for key, value in update.get("attributes", {}).items():
+            if value:
+                attributes[key] = value
+            else:
+                attributes.pop(key, None)
+        muted = dict((t["sid"], m) for t, m in changes.get("tracks", []))
+        for track in obj.get("tracks") or []:
+            track["muted"] = muted.get(track["sid"], track.get("muted"))
+        return obj
+
+    def update(self, current, desired, changes):
+        identity = current["identity"]
+        # Mute first: a permission change may unpublish the tracks.
+        for track, muted in changes.get("tracks", []):
+            mute(self.client, self.room, identity, track, muted)
+        update = update_body(current, changes)
+        if update:
+            self.client.call("RoomService", "UpdateParticipant", dict(update, room=self.room, identity=identity),
+                             room=self.room)
+        return get_participant(self.client, self.room, identity) or {}
+
+    def delete(self, current):
+        body = {"room": self.room, "identity": current["identity"]}
+        self.client.call("RoomService", "RemoveParticipant", body, room=self.room)
+
+
+def update_body(current, changes):
+    """The UpdateParticipant fields of ``changes`` ("" in attributes deletes a key on the server)."""
+    update = dict((k, changes[k]) for k in ("metadata", "name", "attributes") if k in changes)
+    if "permission" in changes:
         # UpdateParticipant replaces the whole permission: send the server's values with the changes.
-        full = dict(current.get("permission") or {}, **changed)
+        full = dict(current.get("permission") or {}, **changes["permission"])
         full["can_publish_sources"] = [s.upper() for s in full.get("can_publish_sources") or []]
         update["permission"] = full
-        before["permission"] = dict((k, read_permission(current, k)) for k in changed)
-        after["permission"] = changed
-    mutes = []
-    for spec in params["tracks"] or []:
-        mutes.extend((t, spec["muted"]) for t in matching_tracks(current, spec) if t.get("muted") != spec["muted"])
-    if mutes:
-        before["tracks"] = [track_view(t) for t, muted in mutes]
-        after["tracks"] = [track_view(t, muted) for t, muted in mutes]
-    return update, mutes, before, after, unchangeable
-
-
-def simulate(current, update, mutes):
-    obj = copy.deepcopy(current)
-    obj.update((k, update[k]) for k in ("metadata", "name", "permission") if k in update)
-    attributes = obj.setdefault("attributes", {})
-    for key, value in update.get("attributes", {}).items():
-        if value:
-            attributes[key] = value
-        else:
-            attributes.pop(key, None)
-    muted = dict((t["sid"], m) for t, m in mutes)
-    for track in obj.get("tracks") or []:
-        track["muted"] = muted.get(track["sid"], track.get("muted"))
-    return obj
+    return update
 
 
 def not_connected(client, room, identity):
-    rooms = client.call("RoomService", "ListRooms", {"names": [room]}).get("rooms")
+    rooms = list_rooms(client, [room])
     where = "room %r does not exist" % room if not rooms else "participant %r is not connected to room %r" % (
         identity, room)
     return LiveKitError("%s: %s" % (where, NOT_CONNECTED_HINT))
@@ -342,56 +401,16 @@ def mute(client, room, identity, track, muted):
         raise
 
 
-def ensure(module, client):
-    p = module.params
-    room, identity = p["room"], p["identity"]
-    current = get_participant(client, room, identity)
-    action = {"identity": identity, "action": "unchanged"}
-    if p["state"] == "absent":
-        if current is None:
-            return {}, action, {}, {}
-        if not module.check_mode:
-            client.call("RoomService", "RemoveParticipant", {"room": room, "identity": identity}, room=room)
-        action["action"] = "deleted"
-        return {}, action, {"identity": identity, "state": current.get("state")}, {}
-    if current is None:
-        raise not_connected(client, room, identity)
-    update, mutes, before, after, unchangeable = plan(p, current)
-    for field in unchangeable:
-        module.warn("participant %r: LiveKit ignores an empty %s in UpdateParticipant, so it cannot be cleared; "
-                    "it stays %r" % (identity, field, current.get(field)))
-        action.setdefault("unchangeable", []).append(field)
-    if not before:
-        return current, action, {}, {}
-    action.update(action="updated", fields=sorted(before))
-    if module.check_mode:
-        return simulate(current, update, mutes), action, before, after
-    # Mute first: a permission change may unpublish the tracks.
-    for track, muted in mutes:
-        mute(client, room, identity, track, muted)
-    if update:
-        client.call("RoomService", "UpdateParticipant", dict(update, room=room, identity=identity), room=room)
-    return get_participant(client, room, identity) or {}, action, before, after
-
-
 def main():
-    module = livekit_module(dict(
-        room=dict(type="str", required=True),
-        identity=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+    reconciler_main(_Participants, dict(
+        state=STATE_OPTION,
         metadata=dict(type="str"),
         name=dict(type="str"),
         attributes=dict(type="dict"),
         permission=dict(type="dict", options=PERMISSION_OPTIONS),
         tracks=dict(type="list", elements="dict", options=TRACK_OPTIONS,
                     mutually_exclusive=[("sid", "name", "source")], required_one_of=[("sid", "name", "source")]),
-    ))
-    client = client_for(module)
-    participant, action, before, after = run(module, lambda: ensure(module, client))
-    result = dict(changed=action["action"] != "unchanged", participant=participant, actions=[action])
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(**result)
+    ), extra_options=dict(room=dict(type="str", required=True), identity=dict(type="str", required=True)))
 
 
 if __name__ == "__main__":

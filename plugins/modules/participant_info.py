@@ -90,14 +90,11 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._participant impo
     get_participant,
     list_participants,
 )
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    client_for,
-    livekit_module,
-    run,
-)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import info_main
 
 
-def find(client, room, identity):
+def find(client, params):
+    room, identity = params["room"], params["identity"]
     if identity is None:
         return list_participants(client, room)
     participant = get_participant(client, room, identity)
@@ -105,13 +102,10 @@ def find(client, room, identity):
 
 
 def main():
-    module = livekit_module(dict(
+    info_main(dict(
         room=dict(type="str", required=True),
         identity=dict(type="str"),
-    ))
-    client = client_for(module)
-    participants = run(module, lambda: find(client, module.params["room"], module.params["identity"]))
-    module.exit_json(changed=False, participants=participants)
+    ), "participants", find)
 
 
 if __name__ == "__main__":

@@ -161,15 +161,15 @@ actions:
       unchangeable: [max_participants]
 """
 
+from ansible_collections.rtcstack.livekit.plugins.module_utils._participant import ROOM_HIDDEN_FIELDS, list_rooms
 from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
+    STATE_OPTION,
     _Reconciler,
-    client_for,
-    livekit_module,
+    reconciler_main,
 )
 
-ROOM_FIELDS = ("empty_timeout", "departure_timeout", "max_participants", "metadata")
 ROOM_OPTIONS = dict(
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    state=STATE_OPTION,
     empty_timeout=dict(type="int"),
     departure_timeout=dict(type="int"),
     max_participants=dict(type="int"),
@@ -181,12 +181,12 @@ class _Rooms(_Reconciler):
     kind = "room"
     plural = "rooms"
     id_field = "sid"
-    fields = ROOM_FIELDS
+    fields = ("empty_timeout", "departure_timeout", "max_participants", "metadata")
     immutable_fields = ("empty_timeout", "departure_timeout", "max_participants")
-    hidden_fields = ("turn_password", "enabled_codecs")
+    hidden_fields = ROOM_HIDDEN_FIELDS
 
     def fetch(self, names):
-        return self.client.call("RoomService", "ListRooms", {"names": names}).get("rooms") or []
+        return list_rooms(self.client, names)
 
     def create(self, name, desired):
         body = dict(desired, name=name)
@@ -205,15 +205,7 @@ class _Rooms(_Reconciler):
 
 
 def main():
-    options = dict(name=dict(type="str"), rooms=dict(
-        type="list", elements="dict", options=dict(ROOM_OPTIONS, name=dict(type="str", required=True))))
-    options.update(ROOM_OPTIONS)
-    module = livekit_module(
-        options,
-        mutually_exclusive=[("name", "rooms")],
-        required_one_of=[("name", "rooms")],
-    )
-    _Rooms(module, client_for(module)).run_module("rooms", ("name",) + tuple(ROOM_OPTIONS))
+    reconciler_main(_Rooms, ROOM_OPTIONS, "rooms")
 
 
 if __name__ == "__main__":

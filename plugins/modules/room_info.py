@@ -73,36 +73,29 @@ rooms:
           state: ACTIVE
 """
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    client_for,
-    livekit_module,
-    run,
+from ansible_collections.rtcstack.livekit.plugins.module_utils._participant import (
+    ROOM_HIDDEN_FIELDS,
+    list_participants,
+    list_rooms,
 )
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import info_main
 
-HIDDEN = ("turn_password", "enabled_codecs")
 
-
-def list_rooms(client, names, with_participants):
-    rooms = client.call("RoomService", "ListRooms", {"names": names or []}).get("rooms") or []
+def find(client, params):
     shown = []
-    for room in rooms:
-        room = dict((k, v) for k, v in room.items() if k not in HIDDEN)
-        if with_participants:
-            room["participants"] = client.call(
-                "RoomService", "ListParticipants", {"room": room["name"]}, room=room["name"]
-            ).get("participants") or []
+    for room in list_rooms(client, params["names"] or []):
+        room = dict((k, v) for k, v in room.items() if k not in ROOM_HIDDEN_FIELDS)
+        if params["participants"]:
+            room["participants"] = list_participants(client, room["name"])
         shown.append(room)
     return shown
 
 
 def main():
-    module = livekit_module(dict(
+    info_main(dict(
         names=dict(type="list", elements="str"),
         participants=dict(type="bool", default=False),
-    ))
-    client = client_for(module)
-    rooms = run(module, lambda: list_rooms(client, module.params["names"], module.params["participants"]))
-    module.exit_json(changed=False, rooms=rooms)
+    ), "rooms", find)
 
 
 if __name__ == "__main__":

@@ -240,13 +240,12 @@ actions:
       fields: [pin, trunk_ids]
 """
 
-import re
-
 from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    _Reconciler,
-    client_for,
-    livekit_module,
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import STATE_OPTION, reconciler_main
+from ansible_collections.rtcstack.livekit.plugins.module_utils._sip import (
+    _SipObjects,
+    list_sip,
+    numbers,
 )
 
 # Rule type -> the server's key of that rule, and the options the type has.
@@ -262,10 +261,8 @@ RULE_OPTIONS_OF = {
 }
 RULE_FIELDS = ("type", "room_name", "room_prefix", "pin", "randomize")
 TOP_FIELDS = ("trunk_ids", "inbound_numbers", "hide_phone_number", "metadata", "attributes")
-# Set by the server, never sent back.
-SERVER_FIELDS = ("sip_dispatch_rule_id", "created_at", "updated_at")
 RULE_OPTIONS = dict(
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+    state=STATE_OPTION,
     type=dict(type="str", choices=list(RULE_KEYS)),
     room_name=dict(type="str"),
     room_prefix=dict(type="str"),
@@ -278,14 +275,6 @@ RULE_OPTIONS = dict(
     metadata=dict(type="str"),
     attributes=dict(type="dict"),
 )
-
-
-def normalize_number(number):
-    """A number as the server compares it: "+1 (555) 01-00" and "15550100" are "+15550100"."""
-    if not number or not re.match(r"^\+?[0-9\- ()]+\Z", number):
-        return number or ""
-    number = re.sub(r"[ ()-]", "", number)
-    return number if number.startswith("+") else "+" + number
 
 
 def rule_values(obj):
@@ -308,38 +297,24 @@ def rule_values(obj):
     return {}
 
 
-def match_keys(rule):
-    """The (pin, trunk, caller, called number) combinations a rule takes; two rules may not share one."""
-    pin = rule_values(rule).get("pin", "")
-    trunks = set(rule.get("trunk_ids") or []) or {""}
-    callers = set(normalize_number(n) for n in rule.get("inbound_numbers") or []) or {""}
-    called = set(normalize_number(n) for n in rule.get("numbers") or []) or {""}
-    return set((pin, t, c, n) for t in trunks for c in callers for n in called)
-
-
-class _DispatchRules(_Reconciler):
+class _DispatchRules(_SipObjects):
     kind = "dispatch_rule"
     plural = "rules"
     id_field = "sip_dispatch_rule_id"
     fields = RULE_FIELDS + TOP_FIELDS
     unordered_fields = ("trunk_ids", "inbound_numbers")
+    string_dict_fields = ("attributes",)
+    list_kind = "dispatch_rules"
+    create_call = ("CreateSIPDispatchRule", "dispatch_rule")
+    update_call = "UpdateSIPDispatchRule"
+    delete_call = "DeleteSIPDispatchRule"
 
     trunks = None
-
-    def fetch(self, names):
-        # The API has no filter by name: one call lists every rule.
-        self.all = self.client.call("SIP", "ListSIPDispatchRule", {}).get("items") or []
-        return [r for r in self.all if r.get("name") in names]
 
     def read(self, obj, field):
         if field in RULE_FIELDS:
             return rule_values(obj).get(field)
         return self.normalize(field, obj.get(field))
-
-    def normalize(self, field, value):
-        if field == "attributes" and value is not None:
-            return dict((str(k), str(v)) for k, v in value.items())
-        return super(_DispatchRules, self).normalize(field, value)
 
     def desired_of(self, spec):
         desired = super(_DispatchRules, self).desired_of(spec)
@@ -351,7 +326,7 @@ class _DispatchRules(_Reconciler):
     def trunk_ids(self, rule_name, names):
         if self.trunks is None:
             # One list call for every trunk name of the task.
-            self.trunks = self.client.call("SIP", "ListSIPInboundTrunk", {}).get("items") or []
+            self.trunks = list_sip(self.client, "inbound_trunks")
         ids = []
         for name in names:
             found = [t["sip_trunk_id"] for t in self.trunks if t.get("name") == name]
@@ -393,69 +368,27 @@ class _DispatchRules(_Reconciler):
             inner["randomize"] = values["randomize"]
         return {RULE_KEYS[kind]: inner}
 
-    def body(self, name, current, desired):
-        """The whole rule to send: the server's fields with the declared ones on top."""
-        rule = dict((k, v) for k, v in (current or {}).items() if v is not None and k not in SERVER_FIELDS)
-        rule.update((f, desired[f]) for f in TOP_FIELDS if f in desired)
-        rule.update(name=name, rule=self.rule_of(name, current, desired))
-        return rule
+    def declared(self, name, current, desired):
+        declared = dict((f, desired[f]) for f in TOP_FIELDS if f in desired)
+        declared["rule"] = self.rule_of(name, current, desired)
+        return declared
 
-    def check(self, plan):
-        # LiveKit refuses a second rule for the same trunk, caller, called number and PIN. Check creates
-        # and updates here, in task order, so that nothing is changed when one of them would conflict.
-        rules = dict((r[self.id_field], r) for r in self.all)
-        for spec, current in plan:
-            key = current[self.id_field] if current else "new:" + spec["name"]
-            if spec.get("state") == "absent":
-                rules.pop(key, None)
-                continue
-            rule = self.body(spec["name"], current, self.desired_of(spec))
-            rules[key] = rule
-            if current is not None and match_keys(rule) == match_keys(current):
-                continue
-            for other_key, other in rules.items():
-                shared = sorted(match_keys(rule) & match_keys(other))
-                if other_key != key and shared:
-                    trunk, caller, called = shared[0][1:]
-                    raise LiveKitError(
-                        "dispatch rule %r would take the calls of dispatch rule %r (%s): same trunk (%s), caller "
-                        "(%s), called number (%s) and PIN; LiveKit allows one rule for each: change trunk_ids, "
-                        "trunk_names, inbound_numbers or pin" % (
-                            spec["name"], other.get("name"), other.get(self.id_field) or "declared in this task",
-                            trunk or "any", caller or "any", called or "any"))
+    def match_keys(self, obj):
+        """The (pin, trunk, caller, called number) combinations a rule takes; two rules may not share one."""
+        pin = rule_values(obj).get("pin", "")
+        trunks = set(obj.get("trunk_ids") or []) or {""}
+        return set((pin, t, c, n) for t in trunks for c in numbers(obj.get("inbound_numbers"))
+                   for n in numbers(obj.get("numbers")))
 
-    def simulate(self, name, current, desired):
-        rule = self.body(name, current, desired)
-        rule[self.id_field] = current[self.id_field] if current else ""
-        return rule
-
-    def create(self, name, desired):
-        return self.client.call("SIP", "CreateSIPDispatchRule", {"dispatch_rule": self.body(name, None, desired)})
-
-    def update(self, current, desired, changes):
-        body = {"sip_dispatch_rule_id": current[self.id_field],
-                "replace": self.body(current["name"], current, desired)}
-        return self.client.call("SIP", "UpdateSIPDispatchRule", body)
-
-    def delete(self, current):
-        try:
-            self.client.call("SIP", "DeleteSIPDispatchRule", {"sip_dispatch_rule_id": current[self.id_field]})
-        except LiveKitError as e:
-            # Deleted by someone else since the list call: the rule is gone, as declared.
-            if e.code != "not_found":
-                raise
+    def conflict(self, name, other, other_id, key):
+        trunk, caller, called = key[1:]
+        return ("dispatch rule %r would take the calls of dispatch rule %r (%s): same trunk (%s), caller (%s), "
+                "called number (%s) and PIN; LiveKit allows one rule for each: change trunk_ids, trunk_names, "
+                "inbound_numbers or pin" % (name, other.get("name"), other_id, trunk or "any", caller or "any", called or "any"))
 
 
 def main():
-    options = dict(name=dict(type="str"), rules=dict(
-        type="list", elements="dict", options=dict(RULE_OPTIONS, name=dict(type="str", required=True))))
-    options.update(RULE_OPTIONS)
-    module = livekit_module(
-        options,
-        mutually_exclusive=[("name", "rules")],
-        required_one_of=[("name", "rules")],
-    )
-    _DispatchRules(module, client_for(module)).run_module("rules", ("name",) + tuple(RULE_OPTIONS))
+    reconciler_main(_DispatchRules, RULE_OPTIONS, "rules")
 
 
 if __name__ == "__main__":

@@ -218,143 +218,38 @@ actions:
       fields: [auth_password, numbers]
 """
 
-import re
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import reconciler_main
+from ansible_collections.rtcstack.livekit.plugins.module_utils._sip import TRUNK_OPTIONS, _Trunks, numbers
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._api import LiveKitError
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    _Reconciler,
-    client_for,
-    livekit_module,
-)
-
-ENUMS = {
-    "media_encryption": {
-        "disable": "SIP_MEDIA_ENCRYPT_DISABLE",
-        "allow": "SIP_MEDIA_ENCRYPT_ALLOW",
-        "require": "SIP_MEDIA_ENCRYPT_REQUIRE",
-    },
-}
-# Set by the server, never sent back.
-SERVER_FIELDS = ("sip_trunk_id", "created_at", "updated_at")
-TRUNK_FIELDS = ("numbers", "allowed_addresses", "allowed_numbers", "auth_username", "auth_password",
-                "metadata", "headers", "krisp_enabled", "media_encryption")
-TRUNK_OPTIONS = dict(
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    numbers=dict(type="list", elements="str"),
+INBOUND_OPTIONS = dict(
+    TRUNK_OPTIONS,
     allowed_addresses=dict(type="list", elements="str"),
     allowed_numbers=dict(type="list", elements="str"),
-    auth_username=dict(type="str"),
-    auth_password=dict(type="str", no_log=True),
-    metadata=dict(type="str"),
-    headers=dict(type="dict"),
     krisp_enabled=dict(type="bool"),
-    media_encryption=dict(type="str", choices=list(ENUMS["media_encryption"])),
 )
 
 
-def normalize_number(number):
-    """A number as the server compares it: "+1 (555) 01-00" and "15550100" are "+15550100"."""
-    if not number or not re.match(r"^\+?[0-9\- ()]+\Z", number):
-        return number or ""
-    number = re.sub(r"[ ()-]", "", number)
-    return number if number.startswith("+") else "+" + number
-
-
-def answer_keys(trunk):
-    """The (number, caller) pairs a trunk takes calls for; two inbound trunks may not share one."""
-    numbers = set(normalize_number(n) for n in trunk.get("numbers") or []) or {""}
-    callers = set(normalize_number(n) for n in trunk.get("allowed_numbers") or []) or {""}
-    return set((n, c) for n in numbers for c in callers)
-
-
-class _InboundTrunks(_Reconciler):
-    kind = "trunk"
-    plural = "trunks"
-    id_field = "sip_trunk_id"
-    fields = TRUNK_FIELDS
+class _InboundTrunks(_Trunks):
+    label = "inbound trunk"
+    fields = tuple(f for f in INBOUND_OPTIONS if f != "state")
     unordered_fields = ("numbers", "allowed_addresses", "allowed_numbers")
-    secret_fields = ("auth_password",)
+    list_kind = "inbound_trunks"
+    create_call = ("CreateSIPInboundTrunk", "trunk")
+    update_call = "UpdateSIPInboundTrunk"
 
-    def fetch(self, names):
-        # The API has no filter by name: one call lists every inbound trunk.
-        self.all = self.client.call("SIP", "ListSIPInboundTrunk", {}).get("items") or []
-        return [t for t in self.all if t.get("name") in names]
+    def match_keys(self, obj):
+        """The (number, caller) pairs a trunk takes calls for; two inbound trunks may not share one."""
+        return set((n, c) for n in numbers(obj.get("numbers")) for c in numbers(obj.get("allowed_numbers")))
 
-    def read(self, obj, field):
-        value = obj.get(field)
-        if field == "media_encryption":
-            # media.encryption, when set, wins over the older media_encryption field.
-            value = (obj.get("media") or {}).get("encryption") or value
-        if field in ENUMS:
-            value = dict((v, k) for k, v in ENUMS[field].items()).get(value, value)
-        return self.normalize(field, value)
-
-    def normalize(self, field, value):
-        if field == "headers" and value is not None:
-            return dict((str(k), str(v)) for k, v in value.items())
-        return super(_InboundTrunks, self).normalize(field, value)
-
-    def body(self, name, current, desired):
-        """The whole trunk to send: the server's fields with the declared ones on top."""
-        trunk = dict((k, v) for k, v in (current or {}).items() if v is not None and k not in SERVER_FIELDS)
-        trunk.update(desired, name=name)
-        for field, names in ENUMS.items():
-            if field in desired:
-                trunk[field] = names[desired[field]]
-        if "media_encryption" in desired and (trunk.get("media") or {}).get("encryption"):
-            trunk["media"] = dict(trunk["media"], encryption=trunk["media_encryption"])
-        return trunk
-
-    def check(self, plan):
-        # LiveKit refuses a conflicting number on create only (v1.13.5): check creates and updates
-        # here, in task order, so that nothing is changed when one of them would conflict.
-        trunks = dict((t[self.id_field], t) for t in self.all)
-        for spec, current in plan:
-            key = current[self.id_field] if current else "new:" + spec["name"]
-            if spec.get("state") == "absent":
-                trunks.pop(key, None)
-                continue
-            trunk = self.body(spec["name"], current, self.desired_of(spec))
-            trunks[key] = trunk
-            if current is not None and answer_keys(trunk) == answer_keys(current):
-                continue
-            for other_key, other in trunks.items():
-                shared = sorted(answer_keys(trunk) & answer_keys(other))
-                if other_key != key and shared:
-                    number, caller = shared[0]
-                    raise LiveKitError(
-                        "inbound trunk %r would take calls to %s from %s, like inbound trunk %r (%s); LiveKit "
-                        "refuses two inbound trunks for the same number and caller: give one of them other "
-                        "numbers or other allowed_numbers" % (
-                            spec["name"], number or "any number", caller or "any caller", other.get("name"),
-                            other.get(self.id_field) or "declared in this task"))
-
-    def simulate(self, name, current, desired):
-        trunk = self.body(name, current, desired)
-        trunk[self.id_field] = current[self.id_field] if current else ""
-        return trunk
-
-    def create(self, name, desired):
-        return self.client.call("SIP", "CreateSIPInboundTrunk", {"trunk": self.body(name, None, desired)})
-
-    def update(self, current, desired, changes):
-        body = {"sip_trunk_id": current[self.id_field], "replace": self.body(current["name"], current, desired)}
-        return self.client.call("SIP", "UpdateSIPInboundTrunk", body)
-
-    def delete(self, current):
-        self.client.call("SIP", "DeleteSIPTrunk", {"sip_trunk_id": current[self.id_field]})
+    def conflict(self, name, other, other_id, key):
+        number, caller = key
+        return ("inbound trunk %r would take calls to %s from %s, like inbound trunk %r (%s); LiveKit refuses two "
+                "inbound trunks for the same number and caller: give one of them other numbers or other "
+                "allowed_numbers" % (name, number or "any number", caller or "any caller", other.get("name"), other_id))
 
 
 def main():
-    options = dict(name=dict(type="str"), trunks=dict(
-        type="list", elements="dict", options=dict(TRUNK_OPTIONS, name=dict(type="str", required=True))))
-    options.update(TRUNK_OPTIONS)
-    module = livekit_module(
-        options,
-        mutually_exclusive=[("name", "trunks")],
-        required_one_of=[("name", "trunks")],
-    )
-    _InboundTrunks(module, client_for(module)).run_module("trunks", ("name",) + tuple(TRUNK_OPTIONS))
+    reconciler_main(_InboundTrunks, INBOUND_OPTIONS, "trunks")
 
 
 if __name__ == "__main__":

@@ -95,43 +95,24 @@ dispatch_rules:
       trunk_ids: [ST_fXeTnwfopKJo]
 """
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    MASK,
-    client_for,
-    livekit_module,
-    run,
-)
-
-LIST_CALLS = {
-    "inbound_trunks": "ListSIPInboundTrunk",
-    "outbound_trunks": "ListSIPOutboundTrunk",
-    "dispatch_rules": "ListSIPDispatchRule",
-}
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import info_main, mask
+from ansible_collections.rtcstack.livekit.plugins.module_utils._sip import LIST_CALLS, list_sip
 
 
-def masked(obj):
-    if obj.get("auth_password"):
-        obj = dict(obj, auth_password=MASK)
-    return obj
-
-
-def list_sip(client, kinds, names):
+def find(client, params):
+    names = params["names"]
     found = {}
-    for kind in kinds:
-        items = client.call("SIP", LIST_CALLS[kind], {}).get("items") or []
-        found[kind] = [masked(i) for i in items if names is None or i.get("name") in names]
+    for kind in LIST_CALLS:
+        if kind in (params["kinds"] or LIST_CALLS):
+            found[kind] = [mask(i, ("auth_password",)) for i in list_sip(client, kind) if names is None or i.get("name") in names]
     return found
 
 
 def main():
-    module = livekit_module(dict(
+    info_main(dict(
         kinds=dict(type="list", elements="str", choices=list(LIST_CALLS)),
         names=dict(type="list", elements="str"),
-    ))
-    client = client_for(module)
-    kinds = [k for k in LIST_CALLS if k in (module.params["kinds"] or LIST_CALLS)]
-    found = run(module, lambda: list_sip(client, kinds, module.params["names"]))
-    module.exit_json(changed=False, **found)
+    ), None, find)
 
 
 if __name__ == "__main__":

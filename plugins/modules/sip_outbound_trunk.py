@@ -210,107 +210,35 @@ actions:
       fields: [address, transport]
 """
 
-from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import (
-    _Reconciler,
-    client_for,
-    livekit_module,
-)
+from ansible_collections.rtcstack.livekit.plugins.module_utils._resource import reconciler_main
+from ansible_collections.rtcstack.livekit.plugins.module_utils._sip import TRUNK_OPTIONS, _Trunks
 
-ENUMS = {
-    "transport": {
-        "auto": "SIP_TRANSPORT_AUTO",
-        "udp": "SIP_TRANSPORT_UDP",
-        "tcp": "SIP_TRANSPORT_TCP",
-        "tls": "SIP_TRANSPORT_TLS",
-    },
-    "media_encryption": {
-        "disable": "SIP_MEDIA_ENCRYPT_DISABLE",
-        "allow": "SIP_MEDIA_ENCRYPT_ALLOW",
-        "require": "SIP_MEDIA_ENCRYPT_REQUIRE",
-    },
+TRANSPORTS = {
+    "auto": "SIP_TRANSPORT_AUTO",
+    "udp": "SIP_TRANSPORT_UDP",
+    "tcp": "SIP_TRANSPORT_TCP",
+    "tls": "SIP_TRANSPORT_TLS",
 }
-# Set by the server, never sent back.
-SERVER_FIELDS = ("sip_trunk_id", "created_at", "updated_at")
-TRUNK_FIELDS = ("address", "transport", "numbers", "auth_username", "auth_password", "destination_country",
-                "metadata", "headers", "media_encryption")
-TRUNK_OPTIONS = dict(
-    state=dict(type="str", choices=["present", "absent"], default="present"),
+OUTBOUND_OPTIONS = dict(
+    TRUNK_OPTIONS,
     address=dict(type="str"),
-    transport=dict(type="str", choices=list(ENUMS["transport"])),
-    numbers=dict(type="list", elements="str"),
-    auth_username=dict(type="str"),
-    auth_password=dict(type="str", no_log=True),
+    transport=dict(type="str", choices=list(TRANSPORTS)),
     destination_country=dict(type="str"),
-    metadata=dict(type="str"),
-    headers=dict(type="dict"),
-    media_encryption=dict(type="str", choices=list(ENUMS["media_encryption"])),
 )
 
 
-class _OutboundTrunks(_Reconciler):
-    kind = "trunk"
-    plural = "trunks"
-    id_field = "sip_trunk_id"
-    fields = TRUNK_FIELDS
+class _OutboundTrunks(_Trunks):
+    label = "outbound trunk"
+    fields = tuple(f for f in OUTBOUND_OPTIONS if f != "state")
     unordered_fields = ("numbers",)
-    secret_fields = ("auth_password",)
-
-    def fetch(self, names):
-        # The API has no filter by name: one call lists every outbound trunk.
-        trunks = self.client.call("SIP", "ListSIPOutboundTrunk", {}).get("items") or []
-        return [t for t in trunks if t.get("name") in names]
-
-    def read(self, obj, field):
-        value = obj.get(field)
-        if field == "media_encryption":
-            # media.encryption, when set, wins over the older media_encryption field.
-            value = (obj.get("media") or {}).get("encryption") or value
-        if field in ENUMS:
-            value = dict((v, k) for k, v in ENUMS[field].items()).get(value, value)
-        return self.normalize(field, value)
-
-    def normalize(self, field, value):
-        if field == "headers" and value is not None:
-            return dict((str(k), str(v)) for k, v in value.items())
-        return super(_OutboundTrunks, self).normalize(field, value)
-
-    def body(self, name, current, desired):
-        """The whole trunk to send: the server's fields with the declared ones on top."""
-        trunk = dict((k, v) for k, v in (current or {}).items() if v is not None and k not in SERVER_FIELDS)
-        trunk.update(desired, name=name)
-        for field, names in ENUMS.items():
-            if field in desired:
-                trunk[field] = names[desired[field]]
-        if "media_encryption" in desired and (trunk.get("media") or {}).get("encryption"):
-            trunk["media"] = dict(trunk["media"], encryption=trunk["media_encryption"])
-        return trunk
-
-    def simulate(self, name, current, desired):
-        trunk = self.body(name, current, desired)
-        trunk[self.id_field] = current[self.id_field] if current else ""
-        return trunk
-
-    def create(self, name, desired):
-        return self.client.call("SIP", "CreateSIPOutboundTrunk", {"trunk": self.body(name, None, desired)})
-
-    def update(self, current, desired, changes):
-        body = {"sip_trunk_id": current[self.id_field], "replace": self.body(current["name"], current, desired)}
-        return self.client.call("SIP", "UpdateSIPOutboundTrunk", body)
-
-    def delete(self, current):
-        self.client.call("SIP", "DeleteSIPTrunk", {"sip_trunk_id": current[self.id_field]})
+    enums = dict(_Trunks.enums, transport=TRANSPORTS)
+    list_kind = "outbound_trunks"
+    create_call = ("CreateSIPOutboundTrunk", "trunk")
+    update_call = "UpdateSIPOutboundTrunk"
 
 
 def main():
-    options = dict(name=dict(type="str"), trunks=dict(
-        type="list", elements="dict", options=dict(TRUNK_OPTIONS, name=dict(type="str", required=True))))
-    options.update(TRUNK_OPTIONS)
-    module = livekit_module(
-        options,
-        mutually_exclusive=[("name", "trunks")],
-        required_one_of=[("name", "trunks")],
-    )
-    _OutboundTrunks(module, client_for(module)).run_module("trunks", ("name",) + tuple(TRUNK_OPTIONS))
+    reconciler_main(_OutboundTrunks, OUTBOUND_OPTIONS, "trunks")
 
 
 if __name__ == "__main__":
