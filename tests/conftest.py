@@ -6,6 +6,7 @@ stopped at the end. Nothing in the suite talks to a fake.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -62,6 +63,17 @@ def assert_no_secrets(text, secrets, where):
 
 # --- Molecule scenarios in lanes beside the rest of the suite (tests/e2e/test_molecule.py) ---------
 _LANES = {}
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def pytest_configure(config):
+    """SIGTERM (and SIGINT, which a shell ignores in a background job) end the session the way ^C
+    does, so the fixtures and the lanes stop what they started (servers, scenarios) by PID."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 def pytest_collection_finish(session):
