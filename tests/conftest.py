@@ -76,6 +76,11 @@ def pytest_configure(config):
     signal.signal(signal.SIGINT, _interrupt)
 
 
+def pytest_collection_modifyitems(items):
+    """The scenarios' tests last: they only wait for the lanes, so everything else runs beside them."""
+    items.sort(key=lambda item: getattr(item, "originalname", "") == "test_scenario")
+
+
 def pytest_collection_finish(session):
     """Start the selected scenarios in the background as soon as the session knows them."""
     items = [i for i in session.items if getattr(i, "originalname", "") == "test_scenario"]
