@@ -34,7 +34,6 @@ GENERATOR_KEYS = ("cpu_seconds", "max_rss_bytes", "wall_seconds")
 FIRST_ERRORS = 10
 
 
-
 class ReportError(Exception):
     """A result that does not follow the contract, or a bad gate / baseline."""
 
