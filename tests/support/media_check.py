@@ -17,18 +17,19 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
-
-from connection_args import add_connection_args, resolve_secret
 
 api = rtc = None  # imported in main() after the alarm is set (loading libwebrtc takes a second)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_connection_args(p)
+    p.add_argument("--url", default=os.environ.get("LIVEKIT_URL"))
+    p.add_argument("--api-key", default=os.environ.get("LIVEKIT_API_KEY"))
+    p.add_argument("--api-secret-file")
     p.add_argument("--room", required=True)
     p.add_argument("--identity", required=True)
     p.add_argument("--expect-kinds", default="audio,video")
@@ -36,7 +37,13 @@ def parse_args(argv=None):
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--relay-only", action="store_true")
     args = p.parse_args(argv)
-    resolve_secret(p, args)
+    if args.api_secret_file:
+        with open(args.api_secret_file) as f:
+            args.api_secret = f.read().strip()
+    else:
+        args.api_secret = os.environ.get("LIVEKIT_API_SECRET")
+    if not (args.url and args.api_key and args.api_secret):
+        p.error("url, api key and secret are required (options or LIVEKIT_* environment)")
     args.expect = [k for k in args.expect_kinds.split(",") if k]
     return args
 

@@ -22,8 +22,6 @@ import signal
 import sys
 import time
 
-from connection_args import add_connection_args, resolve_secret
-
 # The livekit SDK, imported by main() once the alarm is set: loading libwebrtc takes about a second.
 api = rtc = None
 
@@ -34,7 +32,9 @@ WIDTH, HEIGHT, FPS = 320, 240, 15
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_connection_args(p)
+    p.add_argument("--url", default=os.environ.get("LIVEKIT_URL"), help="ws:// or wss:// URL of the server")
+    p.add_argument("--api-key", default=os.environ.get("LIVEKIT_API_KEY"))
+    p.add_argument("--api-secret-file", help="file holding the API secret (else LIVEKIT_API_SECRET)")
     p.add_argument("--room", required=True)
     p.add_argument("--identity", required=True)
     p.add_argument("--publish", choices=["audio", "video", "both", "none"], default="audio")
@@ -42,7 +42,14 @@ def parse_args(argv=None):
     p.add_argument("--ready-file", help="written once connected and published")
     p.add_argument("--result-file", help="written on exit: how long the bot stayed and who ended it")
     args = p.parse_args(argv)
-    resolve_secret(p, args)
+    if args.api_secret_file:
+        with open(args.api_secret_file) as f:
+            args.api_secret = f.read().strip()
+    else:
+        args.api_secret = os.environ.get("LIVEKIT_API_SECRET")
+    missing = [name for name in ("url", "api_key", "api_secret") if not getattr(args, name)]
+    if missing:
+        p.error("missing %s (option or LIVEKIT_* environment variable)" % ", ".join(missing))
     if args.seconds <= 0:
         p.error("--seconds must be positive")
     return args
