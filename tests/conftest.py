@@ -84,9 +84,9 @@ def pytest_collection_modifyitems(items):
 def pytest_collection_finish(session):
     """Start the selected scenarios in the background as soon as the session knows them."""
     items = [i for i in session.items if getattr(i, "originalname", "") == "test_scenario"]
-    if not items or session.config.option.collectonly or os.environ.get("RTCSTACK_ROLE_TESTS", "ci") == "0":
+    module = items[0].module if items else None
+    if module is None or session.config.option.collectonly or module.ROLE_TESTS == "0":
         return
-    module = items[0].module
     _LANES["module"] = module
     _LANES["host_keys"] = module.read_host_keys()
     lanes = module.make_lanes([i.callspec.params["scenario"] for i in items])

@@ -47,8 +47,9 @@ def read_host_keys():
 
 
 def restore_host_keys(before):
+    now = read_host_keys()
     for key, value in before.items():
-        if read_host_keys().get(key) != value:
+        if now.get(key) != value:
             subprocess.run(["sysctl", "-q", "-w", "%s=%s" % (key, value)], check=False)
 
 
