@@ -9,7 +9,7 @@ export PATH
 step() { printf '\n== %s\n' "$*"; }
 
 step "ruff"
-ruff check plugins tests scripts benchmarks
+ruff check plugins tests scripts benchmarks molecule
 
 step "changelog fragments"
 antsibull-changelog lint
