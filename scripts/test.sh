@@ -9,7 +9,7 @@ export PATH
 step() { printf '\n== %s\n' "$*"; }
 
 step "ruff"
-ruff check plugins tests scripts benchmarks molecule
+ruff check plugins tests scripts benchmarks molecule roles
 
 step "changelog fragments"
 antsibull-changelog lint

@@ -484,6 +484,10 @@ def _firewall_runs(v):
 SERVICE_GROUPS = ("livekit_redis", "livekit_turn", "livekit_sfu", "livekit_proxy", "livekit_ingress", "livekit_egress")
 TUNED_GROUPS = ("livekit_redis", "livekit_turn", "livekit_sfu", "livekit_loadgen")
 STACK_GROUPS = SERVICE_GROUPS + ("livekit_loadgen",)
+# One inventory host per Kubernetes cluster (reached with its kubeconfig); its ports are the host ports
+# of the pods the k8s_* roles run on the host network of its nodes.
+K8S_GROUPS = ("livekit_k8s",)
+MODEL_GROUPS = STACK_GROUPS + K8S_GROUPS
 
 # role -> the inventory groups it runs on, the function that declares its ports from its variables (None: no
 # port), and when it runs there (None: always). The order is the order of each host's port list.
@@ -497,6 +501,7 @@ ROLES = {
     "livekit_egress": {"groups": ("livekit_egress",), "ports": _livekit_egress_ports, "when": None},
     "livekit_ingress": {"groups": ("livekit_ingress",), "ports": _livekit_ingress_ports, "when": None},
     "load_test": {"groups": ("livekit_loadgen",), "ports": None, "when": None},
+    "k8s_livekit_server": {"groups": K8S_GROUPS, "ports": _livekit_server_ports, "when": None},
 }
 
 
@@ -639,14 +644,14 @@ def build(groups, hostvars, defaults):
     access, like Ansible's hostvars); defaults: the merged defaults/main.yml of the collection's roles.
     """
     groups = {name: list(members or []) for name, members in (groups or {}).items()}
-    stack_hosts = _unique(h for g in STACK_GROUPS for h in groups.get(g, []))
+    stack_hosts = _unique(h for g in MODEL_GROUPS for h in groups.get(g, []))
     problems = []
     views = {h: HostView(h, _vars_of(hostvars, h), defaults, groups) for h in stack_hosts}
 
     nodes, ports = {}, {}
     for host in stack_hosts:
         v = views[host]
-        host_groups = [g for g in STACK_GROUPS if host in groups.get(g, [])]
+        host_groups = [g for g in MODEL_GROUPS if host in groups.get(g, [])]
         roles, entries = [], []
         try:
             for role, spec in ROLES.items():

@@ -227,6 +227,19 @@ def test_disabled_firewall_and_loadgen():
 def test_every_role_with_ports_is_wired():
     # one place per role: the table names a group and a function for every role that opens ports
     wired = {role for role, spec in model.ROLES.items() if spec["ports"]}
-    assert wired == {"firewall", "redis", "coturn", "livekit_server", "livekit_proxy", "livekit_ingress", "livekit_egress"}
+    assert wired == {"firewall", "redis", "coturn", "livekit_server", "livekit_proxy", "livekit_ingress", "livekit_egress",
+                     "k8s_livekit_server"}
     for role in model.ROLES:
         assert os.path.isdir(os.path.join(ROOT, "roles", role))
+
+
+def test_a_kubernetes_cluster_host_holds_livekits_host_ports_and_no_firewall():
+    m = model.build({"livekit_k8s": ["k8s-1"]}, {"k8s-1": {"livekit_server_rtc_udp_port": "7882"}}, DEFAULTS)
+    assert m["problems"] == []
+    assert m["nodes"]["k8s-1"]["roles"] == ["k8s_livekit_server"]
+    assert [(e["owner"], e["name"], e["proto"], e["start"], e["end"]) for e in m["ports"]["k8s-1"]] == [
+        ("k8s_livekit_server", "livekit-http", "tcp", 7880, 7880),
+        ("k8s_livekit_server", "livekit-rtc-tcp", "tcp", 7881, 7881),
+        ("k8s_livekit_server", "livekit-rtc-udp", "udp", 7882, 7882),
+        ("k8s_livekit_server", "livekit-prometheus", "tcp", 6789, 6789),
+    ]

@@ -9,7 +9,7 @@ import time
 def tcp(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
+    s.bind(("0.0.0.0", port))  # noqa: S104 - a test listener of the firewall scenario, on every address on purpose
     s.listen(16)
     while True:
         conn, dummy = s.accept()
@@ -19,7 +19,7 @@ def tcp(port):
 
 def udp(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", port))
+    s.bind(("0.0.0.0", port))  # noqa: S104 - a test listener of the firewall scenario, on every address on purpose
     while True:
         data, peer = s.recvfrom(512)
         s.sendto(data, peer)

@@ -1,0 +1,50 @@
+"""rtcstack.livekit.k8s_nodes_matching / k8s_host_port_conflicts on Node and Pod objects as k8s_info returns them."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.rtcstack.livekit.plugins.filter.k8s import k8s_host_port_conflicts, k8s_nodes_matching
+
+OURS = {"app.kubernetes.io/name": "livekit-server", "app.kubernetes.io/instance": "livekit-server"}
+ENTRIES = [{"name": "livekit-http", "proto": "tcp", "start": 7880, "end": 7880},
+           {"name": "livekit-rtc-udp", "proto": "udp", "start": 50000, "end": 60000}]
+
+
+def node(name, **labels):
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+def pod(name, node_name, ports, host_network=False, labels=None, phase="Running"):
+    return {"metadata": {"name": name, "namespace": "media", "labels": labels or {}},
+            "spec": {"nodeName": node_name, "hostNetwork": host_network, "containers": [{"name": "c", "ports": ports}]},
+            "status": {"phase": phase}}
+
+
+def test_nodes_matching_every_label():
+    nodes = [node("a", role="sfu", zone="1"), node("b", role="sfu"), node("c")]
+    assert k8s_nodes_matching(nodes, {"role": "sfu"}) == ["a", "b"]
+    assert k8s_nodes_matching(nodes, {"role": "sfu", "zone": "1"}) == ["a"]
+    assert k8s_nodes_matching(nodes, {}) == ["a", "b", "c"]
+    assert k8s_nodes_matching(nodes, {"role": "turn"}) == []
+
+
+def test_nodes_matching_refuses_a_selector_that_is_not_a_mapping():
+    with pytest.raises(AnsibleFilterError, match="mapping"):
+        k8s_nodes_matching([], "role=sfu")
+
+
+def test_host_port_conflicts():
+    pods = [
+        pod("web", "a", [{"containerPort": 7880, "hostPort": 7880, "protocol": "TCP"}]),
+        pod("media", "a", [{"containerPort": 55000, "protocol": "UDP"}], host_network=True),
+        pod("plain", "a", [{"containerPort": 7880, "protocol": "TCP"}]),  # pod network only: no host port
+        pod("other-node", "b", [{"containerPort": 7880, "hostPort": 7880}]),
+        pod("done", "a", [{"containerPort": 7880, "hostPort": 7880}], phase="Succeeded"),
+        pod("ours", "a", [{"containerPort": 7880, "protocol": "TCP"}], host_network=True, labels=OURS),
+    ]
+    assert k8s_host_port_conflicts(pods, ENTRIES, OURS, ["a"]) == [
+        "TCP 7880 (livekit-http) is held by pod media/web on node a",
+        "UDP 55000 (livekit-rtc-udp) is held by pod media/media on node a",
+    ]
+    assert len(k8s_host_port_conflicts(pods, ENTRIES, OURS)) == 3
+    assert k8s_host_port_conflicts(pods, ENTRIES, OURS, ["c"]) == []
