@@ -78,7 +78,7 @@ if [ "$need_k8s" = 1 ]; then
   build_kubernetes
   flock -u 9
 fi
-"$k8s_dir/kubectl" version --client | head -n1
+"$k8s_dir/kubectl" version --client | sed -n 1p
 
 helm_dir="$CACHE/helm-$HELM_VERSION"
 if [ ! -x "$helm_dir/helm" ]; then

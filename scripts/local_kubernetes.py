@@ -74,7 +74,6 @@ def binaries():
     kdir = os.path.join(cache_dir(), "kubernetes-%s" % v["KUBERNETES_VERSION"])
     out = {b: os.path.join(kdir, b) for b in ("kube-apiserver", "kube-controller-manager", "kube-scheduler",
                                               "kubelet", "kube-proxy", "kubectl")}
-    out["helm"] = os.path.join(cache_dir(), "helm-%s" % v["HELM_VERSION"], "helm")
     out["etcd"] = shutil.which("etcd") or "/usr/bin/etcd"
     out["containerd"] = shutil.which("containerd") or "/usr/bin/containerd"
     out["ctr"] = shutil.which("ctr") or "/usr/bin/ctr"
@@ -82,6 +81,7 @@ def binaries():
     missing += [image_tar(i) for i in images().values() if not os.path.exists(image_tar(i))]
     if missing:
         raise SystemExit("missing: %s: run scripts/build-kubernetes.sh first" % ", ".join(missing))
+    out["helm"] = os.path.join(cache_dir(), "helm-%s" % v["HELM_VERSION"], "helm")  # for the tests, not the cluster
     return out
 
 

@@ -16,7 +16,7 @@ metadata:
   name: livekit-keys
 type: Opaque
 stringData:
-  keys: "{key}: {secret}"
+  keys.yaml: "{key}: {secret}"
 ---
 apiVersion: v1
 kind: Pod
@@ -26,19 +26,14 @@ metadata:
     app: livekit
 spec:
   terminationGracePeriodSeconds: 2
+  dnsPolicy: Default
   containers:
   - name: server
     image: {image}
     imagePullPolicy: Never
     args:
     - --config-body
-    - "port: 7880\\nrtc:\\n  tcp_port: 7881\\n  udp_port: 7882\\n  use_external_ip: false\\nlogging:\\n  level: info\\n"
-    env:
-    - name: LIVEKIT_KEYS
-      valueFrom:
-        secretKeyRef:
-          name: livekit-keys
-          key: keys
+    - "port: 7880\\nkey_file: /keys/keys.yaml\\nrtc:\\n  tcp_port: 7881\\n  udp_port: 7882\\n  use_external_ip: false\\n"
     ports:
     - containerPort: 7880
     readinessProbe:
@@ -46,6 +41,15 @@ spec:
         path: /
         port: 7880
       periodSeconds: 1
+    volumeMounts:
+    - name: keys
+      mountPath: /keys
+      readOnly: true
+  volumes:
+  - name: keys
+    secret:
+      secretName: livekit-keys
+      defaultMode: 0400
 ---
 apiVersion: v1
 kind: Service
