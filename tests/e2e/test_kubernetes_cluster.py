@@ -27,6 +27,8 @@ metadata:
 spec:
   terminationGracePeriodSeconds: 2
   dnsPolicy: Default
+  # A Service named livekit would put LIVEKIT_PORT=tcp://... into the environment, which livekit-server reads.
+  enableServiceLinks: false
   containers:
   - name: server
     image: {image}
@@ -85,7 +87,10 @@ def test_livekit_pod_answers(kubernetes_cluster):
     manifest = POD.format(image=image, key="APItest", secret=secrets.token_urlsafe(32))
     kubernetes_cluster.kubectl("apply", "-f", "-", stdin=manifest)
     try:
-        kubernetes_cluster.kubectl("wait", "--for=condition=Ready", "pod/livekit", "--timeout=90s", timeout=120)
+        ready = kubernetes_cluster.kubectl("wait", "--for=condition=Ready", "pod/livekit", "--timeout=90s", check=False, timeout=120)
+        assert ready.strip(), "pod not Ready:\n%s\n%s" % (
+            kubernetes_cluster.kubectl("describe", "pod", "livekit", check=False)[-1500:],
+            kubernetes_cluster.kubectl("logs", "livekit", "--all-containers", "--tail=20", check=False))
         pod = json.loads(kubernetes_cluster.kubectl("get", "pod", "livekit", "-o", "json"))
         assert pod["status"]["phase"] == "Running"
         assert pod["status"]["containerStatuses"][0]["image"].endswith(image.split("/", 1)[1])
