@@ -43,6 +43,8 @@ SYSCTLS = ("vm.overcommit_memory", "kernel.panic", "kernel.panic_on_oops", "net.
            "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables")
 # Host paths the kubelet writes to whatever its configuration says: removed by stop when they did not exist.
 HOST_DIRS = ("/var/log/containers", "/var/log/pods", "/var/lib/cni")
+# Where the running cluster keeps its state, for a start that finds one running.
+MARK = "/run/rtcstack-k8s.dir"
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "kube-proxy")
 
 
@@ -330,10 +332,21 @@ def alive(pid):
         return False
 
 
-def kill(pid, timeout=10.0):
+def program(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")[0].decode()
+    except OSError:
+        return None
+
+
+def kill(pid, timeout=10.0, group=True, binary=None):
+    """Stop pid (and its process group); with binary, only while pid still runs that program."""
+    if binary is not None and program(pid) != binary:
+        return
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.killpg(pid, sig)
+            (os.killpg if group else os.kill)(pid, sig)
         except ProcessLookupError:
             return
         deadline = time.monotonic() + timeout
@@ -384,22 +397,30 @@ def _start(args):
         stop(args, quiet=True)
     bins = binaries()
     imgs = images()
+    if os.path.isdir(d) and os.listdir(d) and not os.path.exists(os.path.join(d, "pki")):
+        raise SystemExit("%s is not empty and not a cluster state dir: pick another --dir" % d)
+    if os.path.exists("/sys/class/net/%s" % VETH) or os.path.exists("/run/netns/%s" % NETNS):
+        try:
+            with open(MARK) as f:
+                other = f.read().strip()
+        except OSError:
+            other = "DIR"
+        raise SystemExit("%s or netns %s exists already: a cluster runs, stop it first: local_kubernetes.py stop --dir %s"
+                         % (VETH, NETNS, other))
+    with open(MARK, "w") as f:
+        f.write(d + "\n")
     t0 = time.monotonic()
-    if os.path.isdir(d) and os.listdir(d):
-        if not os.path.exists(os.path.join(d, "pki")):
-            raise SystemExit("%s is not empty and not a cluster state dir: pick another --dir" % d)
+    if os.path.isdir(d):
         shutil.rmtree(d)
-    os.makedirs(d, mode=0o700, exist_ok=True)
+    os.makedirs(d, mode=0o700)
     pki = os.path.join(d, "pki")
     logs = os.path.join(d, "logs")
     os.makedirs(logs)
     node_ip, peer_ip, service_ip = addresses()
     prefix = ipaddress.ip_network(NODE_NET).prefixlen
-    state = {"sysctls": {k: read_sysctl(k) for k in SYSCTLS}, "pids": {}, "node_ip": node_ip,
+    state = {"sysctls": {k: read_sysctl(k) for k in SYSCTLS}, "pids": {}, "programs": {}, "node_ip": node_ip,
              "host_dirs": [p for p in HOST_DIRS if not os.path.exists(p)], "cgroups": not cgroups_exist()}
     save_state(d, state)
-    if os.path.exists("/sys/class/net/%s" % VETH) or os.path.exists("/run/netns/%s" % NETNS):
-        raise SystemExit("%s or netns %s exists already: another cluster runs? run stop first" % (VETH, NETNS))
     # The node address: the host end of a veth pair whose peer lives in a namespace of its own.
     run(["ip", "netns", "add", NETNS])
     state["netns"] = NETNS
@@ -423,6 +444,7 @@ def _start(args):
 
     def launch(name, argv):
         state["pids"][name] = spawn(argv, os.path.join(logs, name + ".log"))
+        state["programs"][name] = argv[0]
         save_state(d, state)
 
     def log(name):
@@ -530,15 +552,16 @@ def stop(args, quiet=False):
     if pids.get("kubelet") and alive(pids["kubelet"]) and os.access(kubectl, os.X_OK):
         run([kubectl, "--kubeconfig", os.path.join(d, "admin.kubeconfig"), "delete", "pods", "--all", "--all-namespaces",
              "--grace-period=1", "--timeout=30s", "--wait=true"], check=False, timeout=60)
+    programs = state.get("programs", {})
     for name in ("kube-proxy", "kubelet"):
         if pids.get(name):
-            kill(pids[name])
+            kill(pids[name], binary=programs.get(name))
     ctr = shutil.which("ctr") or "/usr/bin/ctr"
     if pids.get("containerd") and alive(pids["containerd"]):
         ctr_cleanup(d, ctr)
     for name in ("kube-scheduler", "kube-controller-manager", "kube-apiserver", "containerd", "etcd"):
         if pids.get(name):
-            kill(pids[name])
+            kill(pids[name], binary=programs.get(name))
     # Shims of containers containerd did not get to delete: exactly those serving this state dir.
     sock = os.path.join(d, "containerd", "containerd.sock")
     for pid in os.listdir("/proc"):
@@ -549,7 +572,7 @@ def stop(args, quiet=False):
             except OSError:
                 continue
             if os.path.basename(argv[0]) == b"containerd-shim-runc-v2" and sock.encode() in argv:
-                kill(int(pid), 5)
+                kill(int(pid), 5, group=False)
     run(["nft", "delete", "table", "ip", "kube-proxy"], check=False)
     run(["nft", "delete", "table", "ip6", "kube-proxy"], check=False)
     if os.path.exists("/sys/class/net/%s" % BRIDGE):
@@ -576,6 +599,9 @@ def stop(args, quiet=False):
     if state.get("cgroups"):
         remove_cgroups()
     os.unlink(os.path.join(d, "state.json"))
+    with contextlib.suppress(OSError), open(MARK) as f:
+        if f.read().strip() == d:
+            os.unlink(MARK)
     if not quiet:
         stopped = ", ".join(n for n in ORDER if n in pids)
         print("stopped %s; sysctls restored: %s" % (stopped, ", ".join(restored) or "none changed"))
@@ -611,6 +637,10 @@ def status(args):
     return 0 if report and all(report.values()) else 1
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["start", "stop", "status"])
@@ -619,6 +649,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("local_kubernetes.py needs root (network namespace, containerd, kubelet)")
+    # A start that is interrupted (SIGTERM too) stops what it had started.
+    signal.signal(signal.SIGTERM, interrupted)
     return {"start": start, "stop": stop, "status": status}[args.action](args)
 
 

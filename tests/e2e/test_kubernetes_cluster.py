@@ -87,7 +87,8 @@ def test_livekit_pod_answers(kubernetes_cluster):
     manifest = POD.format(image=image, key="APItest", secret=secrets.token_urlsafe(32))
     kubernetes_cluster.kubectl("apply", "-f", "-", stdin=manifest)
     try:
-        ready = kubernetes_cluster.kubectl("wait", "--for=condition=Ready", "pod/livekit", "--timeout=90s", check=False, timeout=120)
+        ready = kubernetes_cluster.kubectl("wait", "--for=condition=Ready", "pod/livekit", "--timeout=90s",
+                                           check=False, timeout=120)
         assert ready.strip(), "pod not Ready:\n%s\n%s" % (
             kubernetes_cluster.kubectl("describe", "pod", "livekit", check=False)[-1500:],
             kubernetes_cluster.kubectl("logs", "livekit", "--all-containers", "--tail=20", check=False))
