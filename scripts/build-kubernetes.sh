@@ -43,7 +43,7 @@ build_kubernetes() {
     cd "$mod"
     go mod init rtcstack.local/kubernetes-build >/dev/null 2>&1
     go mod edit -require "k8s.io/kubernetes@$k8s_version"
-    for m in $(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod"); do
+    sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$gomod" | while read -r m; do
       go mod edit -replace "$m=$m@$staging"
     done
     {
