@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 CACHE="${RTCSTACK_CACHE:-$HOME/.cache/rtcstack}"
 mkdir -p "$CACHE"
 
-apt_packages=(etcd-server containerd runc containernetworking-plugins conntrack iptables socat ethtool nftables)
+apt_packages=(etcd-server containerd runc containernetworking-plugins conntrack iptables socat ethtool nftables podman)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
