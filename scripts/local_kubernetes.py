@@ -98,6 +98,14 @@ def run(argv, check=True, **kw):
     return subprocess.run(argv, check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
 
+def try_run(argv, timeout=30):
+    """For stop: a step that fails or hangs must not keep the next ones from running."""
+    try:
+        return run(argv, check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, -1, "timed out")
+
+
 def wait_for(check, what, timeout=60.0, logs=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -515,18 +523,17 @@ def _start(args):
 def ctr_cleanup(d, ctr):
     sock = os.path.join(d, "containerd", "containerd.sock")
     base = [ctr, "--address", sock, "-n", "k8s.io"]
-    r = run(base + ["tasks", "ls", "-q"], check=False, timeout=30)
+    r = try_run(base + ["tasks", "ls", "-q"])
     if r.returncode != 0:
         return
     for cid in r.stdout.split():
-        run(base + ["tasks", "kill", "-s", "SIGKILL", cid], check=False, timeout=30)
+        try_run(base + ["tasks", "kill", "-s", "SIGKILL", cid])
     deadline = time.monotonic() + 20
     for cid in r.stdout.split():
-        while time.monotonic() < deadline and run(base + ["tasks", "delete", cid], check=False, timeout=30).returncode != 0:
+        while time.monotonic() < deadline and try_run(base + ["tasks", "delete", cid]).returncode != 0:
             time.sleep(0.3)
-    r = run(base + ["containers", "ls", "-q"], check=False, timeout=30)
-    for cid in r.stdout.split():
-        run(base + ["containers", "delete", cid], check=False, timeout=30)
+    for cid in try_run(base + ["containers", "ls", "-q"]).stdout.split():
+        try_run(base + ["containers", "delete", cid])
 
 
 def mounts_under(d):
@@ -550,8 +557,8 @@ def stop(args, quiet=False):
     kubectl = os.path.join(cache_dir(), "kubernetes-%s" % versions()["KUBERNETES_VERSION"], "kubectl")
     # The pods first, through the kubelet, so that their sandboxes are torn down by CNI.
     if pids.get("kubelet") and alive(pids["kubelet"]) and os.access(kubectl, os.X_OK):
-        run([kubectl, "--kubeconfig", os.path.join(d, "admin.kubeconfig"), "delete", "pods", "--all", "--all-namespaces",
-             "--grace-period=1", "--timeout=30s", "--wait=true"], check=False, timeout=60)
+        try_run([kubectl, "--kubeconfig", os.path.join(d, "admin.kubeconfig"), "delete", "pods", "--all", "--all-namespaces",
+                 "--grace-period=1", "--timeout=30s", "--wait=true"], timeout=60)
     programs = state.get("programs", {})
     for name in ("kube-proxy", "kubelet"):
         if pids.get(name):
@@ -573,16 +580,18 @@ def stop(args, quiet=False):
                 continue
             if os.path.basename(argv[0]) == b"containerd-shim-runc-v2" and sock.encode() in argv:
                 kill(int(pid), 5, group=False)
-    run(["nft", "delete", "table", "ip", "kube-proxy"], check=False)
-    run(["nft", "delete", "table", "ip6", "kube-proxy"], check=False)
+    if state.get("cgroups"):
+        kill_cgroup_members()
+    try_run(["nft", "delete", "table", "ip", "kube-proxy"])
+    try_run(["nft", "delete", "table", "ip6", "kube-proxy"])
     if os.path.exists("/sys/class/net/%s" % BRIDGE):
-        run(["ip", "link", "delete", BRIDGE], check=False)
+        try_run(["ip", "link", "delete", BRIDGE])
     if state.get("veth"):
-        run(["ip", "link", "delete", state["veth"]], check=False)
+        try_run(["ip", "link", "delete", state["veth"]])
     if state.get("netns"):
-        run(["ip", "netns", "delete", state["netns"]], check=False)
+        try_run(["ip", "netns", "delete", state["netns"]])
     for point in mounts_under(d):
-        run(["umount", "-l", point], check=False)
+        try_run(["umount", "-l", point])
     results = "/var/lib/cni/results"
     if os.path.isdir(results):
         for name in os.listdir(results):
@@ -596,12 +605,20 @@ def stop(args, quiet=False):
         if value is not None and read_sysctl(key) != value:
             write_sysctl(key, value)
             restored.append("%s=%s" % (key, value))
+    wrong = ["%s is %s, was %s" % (k, read_sysctl(k), v) for k, v in state.get("sysctls", {}).items()
+             if v is not None and read_sysctl(k) != v]
     if state.get("cgroups"):
+        deadline = time.monotonic() + 5
         remove_cgroups()
+        while cgroups_exist() and time.monotonic() < deadline:
+            time.sleep(0.2)
+            remove_cgroups()
     os.unlink(os.path.join(d, "state.json"))
     with contextlib.suppress(OSError), open(MARK) as f:
         if f.read().strip() == d:
             os.unlink(MARK)
+    if wrong:
+        raise SystemExit("host sysctls not restored: %s" % ", ".join(wrong))
     if not quiet:
         stopped = ", ".join(n for n in ORDER if n in pids)
         print("stopped %s; sysctls restored: %s" % (stopped, ", ".join(restored) or "none changed"))
@@ -616,6 +633,17 @@ def cgroup_tops():
 
 def cgroups_exist():
     return any(os.path.isdir(top) for top in cgroup_tops())
+
+
+def kill_cgroup_members():
+    """Processes of pods that outlived their shim, found in the kubelet's cgroups."""
+    for top in cgroup_tops():
+        for path, _dirs, files in os.walk(top):
+            if "cgroup.procs" in files:
+                with contextlib.suppress(OSError), open(os.path.join(path, "cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        with contextlib.suppress(OSError):
+                            os.kill(int(pid), signal.SIGKILL)
 
 
 def remove_cgroups():
