@@ -42,6 +42,7 @@ class Cluster:
         self.dir = workdir
         self.info = None
         self.pids = {}
+        self.programs = {}
         self.before = None
 
     def start(self):
@@ -52,7 +53,8 @@ class Cluster:
             raise RuntimeError("local_kubernetes.py start failed:\n%s" % out.stdout[-4000:])
         self.info = json.loads(out.stdout.strip().splitlines()[-1])
         with open(os.path.join(self.dir, "state.json")) as f:
-            self.pids = json.load(f)["pids"]
+            state = json.load(f)
+        self.pids, self.programs = state["pids"], state["programs"]
         return self.info
 
     def stop(self):
@@ -65,8 +67,12 @@ class Cluster:
 
     def leftovers(self):
         after = read_host()
-        problems = ["%s: %r before, %r after" % (k, self.before[k], after[k]) for k in after if after[k] != self.before[k]]
-        problems += ["%s (pid %d) still runs" % (n, p) for n, p in self.pids.items() if local_kubernetes.alive(p)]
+        problems = ["%s: %r before, %r after" % (k, self.before[k], after[k]) for k in after
+                    if k != "sysctls" and after[k] != self.before[k]]
+        problems += ["%s: %s before, %s after" % (k, v, after["sysctls"][k]) for k, v in self.before["sysctls"].items()
+                     if after["sysctls"][k] != v]
+        problems += ["%s (pid %d) still runs" % (n, p) for n, p in self.pids.items()
+                     if local_kubernetes.alive(p) and local_kubernetes.program(p) == self.programs.get(n)]
         problems += ["still mounted: %s" % m for m in local_kubernetes.mounts_under(self.dir)]
         return problems
 
