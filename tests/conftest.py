@@ -44,6 +44,15 @@ def livekit(tmp_path_factory):
     subprocess.call([sys.executable, script, "stop", "--dir", workdir])
 
 
+@pytest.fixture(scope="session")
+def kubernetes_cluster(tmp_path_factory):
+    """A real single-node Kubernetes (tests/e2e/kubernetes_cluster.py), started only when a test asks."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+    from kubernetes_cluster import running_cluster
+    with running_cluster(str(tmp_path_factory.mktemp("kubernetes"))) as cluster:
+        yield cluster
+
+
 LOGS = os.path.join(ROOT, "tests", "output", "logs")
 
 
