@@ -121,4 +121,19 @@ if [ ! -x "$livekit_bin" ]; then
   exit 1
 fi
 build_image "$K8S_LIVEKIT_IMAGE_NAME:$LIVEKIT_SERVER_VERSION" "$livekit_bin"
+# Redis from Debian's package, on the test-host base image (scripts/testhosts.sh prepare builds it).
+redis_tar="$images_dir/$(echo "$K8S_REDIS_IMAGE" | tr '/:' '__').tar"
+TESTHOST_IMAGE="${RTCSTACK_HOST_IMAGE:-localhost/rtcstack-debian12:2}"
+if [ ! -s "$redis_tar" ]; then
+  podman image exists "$TESTHOST_IMAGE" || bash scripts/testhosts.sh prepare
+  echo "build-kubernetes: building image $K8S_REDIS_IMAGE"
+  ctx=$(mktemp -d)
+  printf '%s\n' "FROM $TESTHOST_IMAGE" \
+    "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null && rm -rf /var/lib/apt/lists/*" \
+    "USER 999:999" > "$ctx/Containerfile"
+  podman build -q -t "$K8S_REDIS_IMAGE" "$ctx" >/dev/null
+  rm -rf "$ctx"
+  podman save -q --format docker-archive -o "$redis_tar.tmp" "$K8S_REDIS_IMAGE"
+  mv "$redis_tar.tmp" "$redis_tar"
+fi
 ls "$images_dir"/*.tar

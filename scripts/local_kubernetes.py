@@ -64,7 +64,8 @@ def cache_dir():
 
 def images():
     v = versions()
-    return {"pause": v["K8S_PAUSE_IMAGE"], "livekit": "%s:%s" % (v["K8S_LIVEKIT_IMAGE_NAME"], v["LIVEKIT_SERVER_VERSION"])}
+    return {"pause": v["K8S_PAUSE_IMAGE"], "livekit": "%s:%s" % (v["K8S_LIVEKIT_IMAGE_NAME"], v["LIVEKIT_SERVER_VERSION"]),
+            "redis": v["K8S_REDIS_IMAGE"]}
 
 
 def image_tar(image):

@@ -85,9 +85,19 @@ def pytest_configure(config):
     signal.signal(signal.SIGINT, _interrupt)
 
 
-def pytest_collection_modifyitems(items):
-    """The scenarios' tests last: they only wait for the lanes, so everything else runs beside them."""
+def pytest_collection_modifyitems(config, items):
+    """The scenarios' tests last: they only wait for the lanes, so everything else runs beside them.
+
+    When the lanes run the Kubernetes job, the Kubernetes test files run there (alone), not here.
+    """
     items.sort(key=lambda item: getattr(item, "originalname", "") == "test_scenario")
+    in_lanes = any(getattr(i, "originalname", "") == "test_scenario" and i.callspec.params["scenario"] == "kubernetes"
+                   and i.module.ROLE_TESTS != "0" for i in items)
+    if in_lanes and os.environ.get("RTCSTACK_KUBERNETES_TESTS") != "run":
+        moved = [i for i in items if os.path.basename(str(i.fspath)).startswith("test_kubernetes_")]
+        if moved:
+            config.hook.pytest_deselected(items=moved)
+            items[:] = [i for i in items if i not in moved]
 
 
 def pytest_collection_finish(session):

@@ -42,6 +42,8 @@ def inventory(path, cluster, keys, redis_password):
         "k8s_livekit_server_image_tag": images["livekit"].rsplit(":", 1)[1],
         "k8s_livekit_server_image_pull_policy": "Never",
         "k8s_livekit_server_drain_timeout": 60,
+        "k8s_livekit_server_wait_timeout": 120,
+        "k8s_redis_wait_timeout": 120,
         "k8s_redis_image": images["redis"],
         "k8s_redis_image_pull_policy": "Never",
         # The same variables as the VM path.

@@ -25,9 +25,15 @@ SCENARIOS = sorted(
 LONGEST_FIRST = ("cluster", "load_test", "redis_sentinel", "coturn", "livekit_server", "livekit_workers",
                  "redis_cluster", "node_tuning", "livekit_proxy", "firewall", "redis_standalone", "preflight")
 ORDERED = [s for s in LONGEST_FIRST if s in SCENARIOS] + [s for s in SCENARIOS if s not in LONGEST_FIRST]
+# The Kubernetes tests (tests/e2e/test_kubernetes_*.py) run as one job of the lanes too: the kubelet
+# changes host-wide keys while the cluster runs (vm.overcommit_memory, kernel.panic*), which the redis and
+# node_tuning scenarios set or check, and the harness restores them when it stops.
+KUBERNETES_JOB = "kubernetes"
+KUBERNETES_TESTS = ("tests/e2e/test_kubernetes_cluster.py", "tests/e2e/test_kubernetes_livekit.py")
+ORDERED.insert(ORDERED.index("coturn") if "coturn" in ORDERED else len(ORDERED), KUBERNETES_JOB)
 # node_tuning checks that host-wide kernel keys stay as they were, and the redis role writes one
 # (vm.overcommit_memory) from inside its containers: it runs with no other scenario beside it.
-EXCLUSIVE = ("node_tuning",)
+EXCLUSIVE = ("node_tuning", KUBERNETES_JOB)
 # Host-wide keys a scenario can change from a privileged container: restored when the session ends.
 HOST_KEYS = ("vm.overcommit_memory", "fs.file-max", "fs.nr_open")
 ROLE_TESTS = os.environ.get("RTCSTACK_ROLE_TESTS", "ci")
@@ -58,10 +64,18 @@ def make_lanes(selected):
     env = scenario_env()
     jobs = [Job(s, ["molecule", "test", "-s", s], env, ROOT, os.path.join(LOGS, "molecule-%s.log" % s), timeout=3000,
                 exclusive=s in EXCLUSIVE, cleanup=["molecule", "destroy", "-s", s])
+            if s != KUBERNETES_JOB else kubernetes_job(env)
             for s in ORDERED if s in selected]
     prepare = ["bash", os.path.join(ROOT, "scripts", "testhosts.sh"), "prepare"]
     return Lanes(jobs, lanes=int(os.environ.get("RTCSTACK_MOLECULE_LANES", "2")),
                  before=lambda: subprocess.run(prepare, check=True, stdout=subprocess.DEVNULL))
+
+
+def kubernetes_job(env):
+    """pytest on the Kubernetes test files, alone in its lane (the cluster stops itself when its session ends)."""
+    env = dict(env, RTCSTACK_ROLE_TESTS="0", RTCSTACK_KUBERNETES_TESTS="run")
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"] + list(KUBERNETES_TESTS)
+    return Job(KUBERNETES_JOB, argv, env, ROOT, os.path.join(LOGS, "kubernetes-tests.log"), timeout=1800, exclusive=True)
 
 
 @pytest.mark.parametrize("scenario", ORDERED)
@@ -91,6 +105,8 @@ def scenario_secrets(scenario):
         elif secret and isinstance(node, str) and len(node) >= 16 and "{{" not in node:
             found.add(node)
 
+    if scenario == KUBERNETES_JOB:
+        return []  # the Kubernetes tests check their own secrets (fresh ones per run)
     for folder, _dirs, files in os.walk(os.path.join(SCENARIOS_DIR, scenario)):
         for name in files:
             if name.endswith((".yml", ".yaml")):
