@@ -121,6 +121,11 @@ if [ ! -x "$livekit_bin" ]; then
   exit 1
 fi
 build_image "$K8S_LIVEKIT_IMAGE_NAME:$LIVEKIT_SERVER_VERSION" "$livekit_bin"
+# The previous release, for the rolling-upgrade test, where bootstrap.sh built it.
+previous_bin="$CACHE/livekit-$LIVEKIT_SERVER_PREVIOUS_VERSION/server"
+if [ -x "$previous_bin" ]; then
+  build_image "$K8S_LIVEKIT_IMAGE_NAME:$LIVEKIT_SERVER_PREVIOUS_VERSION" "$previous_bin"
+fi
 # Redis from Debian's package, on the test-host base image (scripts/testhosts.sh prepare builds it).
 redis_tar="$images_dir/$(echo "$K8S_REDIS_IMAGE" | tr '/:' '__').tar"
 TESTHOST_IMAGE="${RTCSTACK_HOST_IMAGE:-localhost/rtcstack-debian12:2}"

@@ -64,8 +64,13 @@ def cache_dir():
 
 def images():
     v = versions()
-    return {"pause": v["K8S_PAUSE_IMAGE"], "livekit": "%s:%s" % (v["K8S_LIVEKIT_IMAGE_NAME"], v["LIVEKIT_SERVER_VERSION"]),
-            "redis": v["K8S_REDIS_IMAGE"]}
+    out = {"pause": v["K8S_PAUSE_IMAGE"], "livekit": "%s:%s" % (v["K8S_LIVEKIT_IMAGE_NAME"], v["LIVEKIT_SERVER_VERSION"]),
+           "redis": v["K8S_REDIS_IMAGE"]}
+    # The previous release (the rolling-upgrade test), built only where its binary is (RTCSTACK_ROLE_TESTS != 0).
+    previous = "%s:%s" % (v["K8S_LIVEKIT_IMAGE_NAME"], v["LIVEKIT_SERVER_PREVIOUS_VERSION"])
+    if os.path.exists(image_tar(previous)):
+        out["livekit_previous"] = previous
+    return out
 
 
 def image_tar(image):

@@ -100,7 +100,8 @@ def deployed(kubernetes_cluster, tmp_path_factory):
     secret_file = work / "secret"
     secret_file.write_text(secret)
     secret_file.chmod(0o600)
-    return {"cluster": kubernetes_cluster, "runs": runs, "key": key, "secret": secret, "secret_file": str(secret_file),
+    return {"cluster": kubernetes_cluster, "runs": runs, "inventory": inv, "key": key, "secret": secret,
+            "secret_file": str(secret_file),
             "redis_password": redis_password, "url": "ws://%s:%d" % (kubernetes_cluster.info["node_ip"], PORT),
             "secrets": [secret, redis_password]}
 
@@ -178,3 +179,37 @@ def test_room_module_works_and_the_room_is_in_the_in_cluster_redis(deployed):
                          timeout=30, check=True).stdout
     assert "k8s-module-room" in out.splitlines()
     assert_no_secrets(first["_output"] + again["_output"], deployed["secrets"], "room module output")
+
+
+def test_rolling_upgrade_to_the_previous_release_keeps_a_connected_participant(deployed, tmp_path):
+    """Last: it changes the release. The old pod drains on SIGTERM until its room is empty."""
+    previous = deployed["cluster"].info["images"].get("livekit_previous")
+    if previous is None:
+        pytest.skip("the previous release's image is built only with the role tests (RTCSTACK_ROLE_TESTS != 0)")
+    ready, result = str(tmp_path / "ready.json"), str(tmp_path / "result.json")
+    bot = subprocess.Popen([sys.executable, os.path.join(SUPPORT, "participant_bot.py"), "--url", deployed["url"],
+                            "--api-key", deployed["key"], "--api-secret-file", deployed["secret_file"], "--room", "upgrade-room",
+                            "--identity", "stays", "--publish", "audio", "--seconds", "45", "--ready-file", ready,
+                            "--result-file", result], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 40
+        while not os.path.exists(ready) and time.monotonic() < deadline and bot.poll() is None:
+            time.sleep(0.5)
+        assert os.path.exists(ready), "the participant did not connect"
+        rc, out = playbook(deployed["inventory"], "-e", "k8s_livekit_server_image_tag=%s" % previous.rsplit(":", 1)[1])
+        upgrade_ended = time.time()
+        write_log("k8s-playbook-upgrade.log", out)
+        bot.wait(timeout=60)
+    finally:
+        if bot.poll() is None:
+            bot.terminate()
+            bot.wait(timeout=20)
+    assert rc == 0, out[-6000:]
+    with open(result) as f:
+        stayed = json.load(f)
+    assert not stayed["disconnected_by_server"] and stayed["connected_seconds"] >= 35, stayed
+    assert upgrade_ended >= stayed["ended_at"], "the rollout did not wait for the participant to leave"
+    deployment = json.loads(deployed["cluster"].kubectl("-n", NAMESPACE, "get", "deployment", "livekit-server", "-o", "json"))
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == previous
+    assert deployment["status"].get("readyReplicas") == 1
+    assert_no_secrets(out, deployed["secrets"], "upgrade playbook output")
