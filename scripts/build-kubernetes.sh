@@ -126,19 +126,25 @@ previous_bin="$CACHE/livekit-$LIVEKIT_SERVER_PREVIOUS_VERSION/server"
 if [ -x "$previous_bin" ]; then
   build_image "$K8S_LIVEKIT_IMAGE_NAME:$LIVEKIT_SERVER_PREVIOUS_VERSION" "$previous_bin"
 fi
-# Redis from Debian's package, on the test-host base image (scripts/testhosts.sh prepare builds it).
-redis_tar="$images_dir/$(echo "$K8S_REDIS_IMAGE" | tr '/:' '__').tar"
+# Redis and coturn from Debian's packages, on the test-host base image (scripts/testhosts.sh prepare builds it).
 TESTHOST_IMAGE="${RTCSTACK_HOST_IMAGE:-localhost/rtcstack-debian12:2}"
-if [ ! -s "$redis_tar" ]; then
+build_debian_image() {
+  local image=$1 packages=$2 tar ctx
+  tar="$images_dir/$(echo "$image" | tr '/:' '__').tar"
+  if [ -s "$tar" ]; then
+    return
+  fi
   podman image exists "$TESTHOST_IMAGE" || bash scripts/testhosts.sh prepare
-  echo "build-kubernetes: building image $K8S_REDIS_IMAGE"
+  echo "build-kubernetes: building image $image"
   ctx=$(mktemp -d)
   printf '%s\n' "FROM $TESTHOST_IMAGE" \
-    "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null && rm -rf /var/lib/apt/lists/*" \
-    "USER 999:999" > "$ctx/Containerfile"
-  podman build -q -t "$K8S_REDIS_IMAGE" "$ctx" >/dev/null
+    "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null && rm -rf /var/lib/apt/lists/*" \
+    > "$ctx/Containerfile"
+  podman build -q -t "$image" "$ctx" >/dev/null
   rm -rf "$ctx"
-  podman save -q --format docker-archive -o "$redis_tar.tmp" "$K8S_REDIS_IMAGE"
-  mv "$redis_tar.tmp" "$redis_tar"
-fi
+  podman save -q --format docker-archive -o "$tar.tmp" "$image"
+  mv "$tar.tmp" "$tar"
+}
+build_debian_image "$K8S_REDIS_IMAGE" "redis-server redis-tools"
+build_debian_image "$K8S_COTURN_IMAGE" "coturn"
 ls "$images_dir"/*.tar

@@ -65,7 +65,7 @@ def cache_dir():
 def images():
     v = versions()
     out = {"pause": v["K8S_PAUSE_IMAGE"], "livekit": "%s:%s" % (v["K8S_LIVEKIT_IMAGE_NAME"], v["LIVEKIT_SERVER_VERSION"]),
-           "redis": v["K8S_REDIS_IMAGE"]}
+           "redis": v["K8S_REDIS_IMAGE"], "coturn": v["K8S_COTURN_IMAGE"]}
     # The previous release (the rolling-upgrade test), built only where its binary is (RTCSTACK_ROLE_TESTS != 0).
     previous = "%s:%s" % (v["K8S_LIVEKIT_IMAGE_NAME"], v["LIVEKIT_SERVER_PREVIOUS_VERSION"])
     if os.path.exists(image_tar(previous)):

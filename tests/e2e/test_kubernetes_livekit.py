@@ -29,7 +29,7 @@ NAMESPACE = "livekit-e2e"
 pytestmark = pytest.mark.skipif(not os.path.isdir(CHART), reason="the official chart is not at %s" % CHART)
 
 
-def inventory(path, cluster, keys, redis_password):
+def inventory(path, cluster, keys, redis_password, turn_secret):
     images = cluster.info["images"]
     host = {
         "ansible_connection": "local",
@@ -45,6 +45,12 @@ def inventory(path, cluster, keys, redis_password):
         "k8s_livekit_server_wait_timeout": 120,
         "k8s_redis_wait_timeout": 120,
         "k8s_redis_image": images["redis"],
+        "k8s_coturn_enabled": True,
+        "k8s_coturn_image": images["coturn"],
+        "k8s_coturn_image_pull_policy": "Never",
+        "coturn_static_auth_secret": turn_secret,
+        "coturn_realm": "turn.k8s.test",
+        "coturn_tls_ports": [],
         "k8s_redis_image_pull_policy": "Never",
         # The same variables as the VM path.
         "livekit_api_keys": keys,
@@ -84,9 +90,9 @@ def pods(cluster):
 def deployed(kubernetes_cluster, tmp_path_factory):
     work = tmp_path_factory.mktemp("k8s-livekit")
     key, secret = "APIk8se2e", secrets.token_urlsafe(36)
-    redis_password = secrets.token_urlsafe(36)
+    redis_password, turn_secret = secrets.token_urlsafe(36), secrets.token_urlsafe(36)
     inv = str(work / "inventory.json")
-    inventory(inv, kubernetes_cluster, {key: secret}, redis_password)
+    inventory(inv, kubernetes_cluster, {key: secret}, redis_password, turn_secret)
     runs = {}
     for name, extra in (("check", ["--check", "--diff"]), ("first", []), ("second", ["--diff"])):
         if name == "second":
@@ -103,7 +109,7 @@ def deployed(kubernetes_cluster, tmp_path_factory):
     return {"cluster": kubernetes_cluster, "runs": runs, "inventory": inv, "key": key, "secret": secret,
             "secret_file": str(secret_file),
             "redis_password": redis_password, "url": "ws://%s:%d" % (kubernetes_cluster.info["node_ip"], PORT),
-            "secrets": [secret, redis_password]}
+            "secrets": [secret, redis_password, turn_secret]}
 
 
 def test_check_mode_on_an_empty_cluster_changes_nothing(deployed):
@@ -125,7 +131,7 @@ def test_second_run_changes_nothing_and_restarts_no_pod(deployed):
     assert rc == 0, out[-6000:]
     assert recap(out)["changed"] == 0, out[-6000:]
     before, after = deployed["runs"]["pods_before"], deployed["runs"]["pods_after"]
-    assert len(after) == 2 and before == after
+    assert len(after) == 3 and before == after
 
 
 def test_no_secret_in_configmaps_helm_values_manifest_or_output(deployed):
@@ -165,6 +171,35 @@ def test_a_participant_receives_media_through_the_kubernetes_server(deployed, tm
     finally:
         bot.terminate()
         bot.wait(timeout=20)
+
+
+def test_a_relay_only_participant_receives_media_through_the_coturn_daemonset(deployed, tmp_path):
+    """ICE policy "relay": media can only arrive through the TURN server the SFU handed out (the DaemonSet's
+    node), with credentials minted from the TURN secret file mounted from a Secret."""
+    common = ["--url", deployed["url"], "--api-key", deployed["key"], "--api-secret-file", deployed["secret_file"],
+              "--room", "k8s-relay-room"]
+    ready = str(tmp_path / "ready.json")
+    bot = subprocess.Popen([sys.executable, os.path.join(SUPPORT, "participant_bot.py")] + common
+                           + ["--identity", "publisher", "--publish", "both", "--seconds", "60", "--ready-file", ready],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 40
+        while not os.path.exists(ready) and time.monotonic() < deadline and bot.poll() is None:
+            time.sleep(0.5)
+        assert os.path.exists(ready), "the publisher did not connect"
+        check = subprocess.run([sys.executable, os.path.join(SUPPORT, "media_check.py")] + common
+                               + ["--identity", "relayed", "--seconds", "30", "--relay-only"],
+                               capture_output=True, text=True, timeout=60, check=False)
+        result = json.loads(check.stdout.strip().splitlines()[-1])
+        assert check.returncode == 0 and result["ok"], check.stdout + check.stderr
+        assert result["candidates"] and {c["type"] for c in result["candidates"]} == {"relay"}, result
+        assert {c["address"] for c in result["candidates"]} == {deployed["cluster"].info["node_ip"]}, result
+    finally:
+        bot.terminate()
+        bot.wait(timeout=20)
+    logs = deployed["cluster"].kubectl("-n", NAMESPACE, "logs", "daemonset/coturn", "--tail", "2000")
+    assert "SQLite DB connection success" in logs  # coturn logs to stdout (kubectl logs), not to a missing syslog
+    assert_no_secrets(logs, deployed["secrets"], "coturn's log")
 
 
 def test_room_module_works_and_the_room_is_in_the_in_cluster_redis(deployed):

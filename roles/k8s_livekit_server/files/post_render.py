@@ -36,7 +36,8 @@ def main():
     with open(os.environ["RTCSTACK_POST_RENDER"]) as f:
         spec = json.load(f)
     docs = list(yaml.safe_load_all(sys.stdin))
-    if not any([patch(doc, spec) for doc in docs]):
+    patched = [patch(doc, spec) for doc in docs]  # every document, not only up to the first match
+    if not any(patched):
         sys.exit("post-render: no Deployment named %s in the chart's output" % spec["deployment"])
     yaml.safe_dump_all([doc for doc in docs if doc], sys.stdout, sort_keys=False)
 
