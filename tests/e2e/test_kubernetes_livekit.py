@@ -93,16 +93,19 @@ def deployed(kubernetes_cluster, tmp_path_factory):
     redis_password, turn_secret = secrets.token_urlsafe(36), secrets.token_urlsafe(36)
     inv = str(work / "inventory.json")
     inventory(inv, kubernetes_cluster, {key: secret}, redis_password, turn_secret)
-    runs = {}
+    runs, seconds = {}, {}
     for name, extra in (("check", ["--check", "--diff"]), ("first", []), ("second", ["--diff"])):
         if name == "second":
             runs["pods_before"] = pods(kubernetes_cluster)
+        started = time.monotonic()
         rc, out = playbook(inv, *extra)
+        seconds[name] = round(time.monotonic() - started, 1)  # recorded for docs/benchmarks.md, never asserted
         write_log("k8s-playbook-%s.log" % name, out)
         runs[name] = (rc, out)
         if name == "check":
             runs["after_check"] = kubernetes_cluster.kubectl("get", "namespaces", "-o", "name")
     runs["pods_after"] = pods(kubernetes_cluster)
+    write_log("k8s-playbook-seconds.json", json.dumps(seconds))
     secret_file = work / "secret"
     secret_file.write_text(secret)
     secret_file.chmod(0o600)
