@@ -7,16 +7,7 @@ cd "$(dirname "$0")/.."
 CACHE="${RTCSTACK_CACHE:-$HOME/.cache/rtcstack}"
 mkdir -p "$CACHE"
 
-apt_packages=(redis-server shellcheck)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "bootstrap: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash scripts/apt-install.sh bootstrap redis-server shellcheck
 # The packaged redis-server service is not used: tests and the lab start their own on loopback.
 if command -v systemctl >/dev/null && systemctl is-active -q redis-server 2>/dev/null; then
   systemctl stop redis-server || true

@@ -9,16 +9,7 @@ cd "$(dirname "$0")/.."
 CACHE="${RTCSTACK_CACHE:-$HOME/.cache/rtcstack}"
 mkdir -p "$CACHE"
 
-apt_packages=(etcd-server containerd runc containernetworking-plugins conntrack iptables socat ethtool nftables podman)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "build-kubernetes: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash scripts/apt-install.sh build-kubernetes etcd-server containerd runc containernetworking-plugins conntrack iptables socat ethtool nftables podman
 # The packaged services are not used: the harness starts its own etcd and containerd.
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   for s in etcd containerd; do

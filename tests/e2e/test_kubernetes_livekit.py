@@ -7,6 +7,7 @@ against it; Redis holds the room. No secret may be in a ConfigMap, the Helm valu
 manifest or any output.
 """
 
+import contextlib
 import json
 import os
 import secrets
@@ -86,6 +87,41 @@ def pods(cluster):
             for p in items}
 
 
+@contextlib.contextmanager
+def publisher(deployed, room, tmp_path, publish="both", seconds=60, result_file=None):
+    """A real participant publishing in ROOM, connected (its ready file written) when the block starts."""
+    ready = str(tmp_path / "ready.json")
+    argv = [sys.executable, os.path.join(SUPPORT, "participant_bot.py")] + connection(deployed, room) + [
+        "--identity", "publisher", "--publish", publish, "--seconds", str(seconds), "--ready-file", ready]
+    bot = subprocess.Popen(argv + (["--result-file", result_file] if result_file else []),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 40
+        while not os.path.exists(ready) and time.monotonic() < deadline and bot.poll() is None:
+            time.sleep(0.5)
+        assert os.path.exists(ready), "the publisher did not connect: %s" % (bot.stdout.read() if bot.poll() is not None else "")
+        yield bot
+    finally:
+        if bot.poll() is None:
+            bot.terminate()
+            bot.wait(timeout=20)
+
+
+def connection(deployed, room):
+    return ["--url", deployed["url"], "--api-key", deployed["key"], "--api-secret-file", deployed["secret_file"], "--room", room]
+
+
+def media_check(deployed, room, identity, *extra):
+    """media_check.py's JSON result for a subscriber in ROOM; asserts that it received audio and video."""
+    check = subprocess.run([sys.executable, os.path.join(SUPPORT, "media_check.py")] + connection(deployed, room)
+                           + ["--identity", identity, "--seconds", "30"] + list(extra),
+                           capture_output=True, text=True, timeout=60, check=False)
+    result = json.loads(check.stdout.strip().splitlines()[-1])
+    assert check.returncode == 0 and result["ok"], check.stdout + check.stderr
+    assert {t["kind"] for t in result["tracks"]} == {"audio", "video"}, result
+    return result
+
+
 @pytest.fixture(scope="module")
 def deployed(kubernetes_cluster, tmp_path_factory):
     work = tmp_path_factory.mktemp("k8s-livekit")
@@ -154,52 +190,17 @@ def test_no_secret_in_configmaps_helm_values_manifest_or_output(deployed):
 
 
 def test_a_participant_receives_media_through_the_kubernetes_server(deployed, tmp_path):
-    common = ["--url", deployed["url"], "--api-key", deployed["key"], "--api-secret-file", deployed["secret_file"],
-              "--room", "k8s-room"]
-    ready = str(tmp_path / "ready.json")
-    bot = subprocess.Popen([sys.executable, os.path.join(SUPPORT, "participant_bot.py")] + common
-                           + ["--identity", "publisher", "--publish", "both", "--seconds", "60", "--ready-file", ready],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 40
-        while not os.path.exists(ready) and time.monotonic() < deadline and bot.poll() is None:
-            time.sleep(0.5)
-        assert os.path.exists(ready), "the publisher did not connect: %s" % (bot.stdout.read() if bot.poll() is not None else "")
-        check = subprocess.run([sys.executable, os.path.join(SUPPORT, "media_check.py")] + common
-                               + ["--identity", "watcher", "--seconds", "30"],
-                               capture_output=True, text=True, timeout=60, check=False)
-        result = json.loads(check.stdout.strip().splitlines()[-1])
-        assert check.returncode == 0 and result["ok"], check.stdout + check.stderr
-        assert {t["kind"] for t in result["tracks"]} == {"audio", "video"}
-    finally:
-        bot.terminate()
-        bot.wait(timeout=20)
+    with publisher(deployed, "k8s-room", tmp_path):
+        media_check(deployed, "k8s-room", "watcher")
 
 
 def test_a_relay_only_participant_receives_media_through_the_coturn_daemonset(deployed, tmp_path):
     """ICE policy "relay": media can only arrive through the TURN server the SFU handed out (the DaemonSet's
     node), with credentials minted from the TURN secret file mounted from a Secret."""
-    common = ["--url", deployed["url"], "--api-key", deployed["key"], "--api-secret-file", deployed["secret_file"],
-              "--room", "k8s-relay-room"]
-    ready = str(tmp_path / "ready.json")
-    bot = subprocess.Popen([sys.executable, os.path.join(SUPPORT, "participant_bot.py")] + common
-                           + ["--identity", "publisher", "--publish", "both", "--seconds", "60", "--ready-file", ready],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 40
-        while not os.path.exists(ready) and time.monotonic() < deadline and bot.poll() is None:
-            time.sleep(0.5)
-        assert os.path.exists(ready), "the publisher did not connect"
-        check = subprocess.run([sys.executable, os.path.join(SUPPORT, "media_check.py")] + common
-                               + ["--identity", "relayed", "--seconds", "30", "--relay-only"],
-                               capture_output=True, text=True, timeout=60, check=False)
-        result = json.loads(check.stdout.strip().splitlines()[-1])
-        assert check.returncode == 0 and result["ok"], check.stdout + check.stderr
-        assert result["candidates"] and {c["type"] for c in result["candidates"]} == {"relay"}, result
-        assert {c["address"] for c in result["candidates"]} == {deployed["cluster"].info["node_ip"]}, result
-    finally:
-        bot.terminate()
-        bot.wait(timeout=20)
+    with publisher(deployed, "k8s-relay-room", tmp_path):
+        result = media_check(deployed, "k8s-relay-room", "relayed", "--relay-only")
+    assert result["candidates"] and {c["type"] for c in result["candidates"]} == {"relay"}, result
+    assert {c["address"] for c in result["candidates"]} == {deployed["cluster"].info["node_ip"]}, result
     logs = deployed["cluster"].kubectl("-n", NAMESPACE, "logs", "daemonset/coturn", "--tail", "2000")
     assert "SQLite DB connection success" in logs  # coturn logs to stdout (kubectl logs), not to a missing syslog
     assert_no_secrets(logs, deployed["secrets"], "coturn's log")
@@ -224,24 +225,12 @@ def test_rolling_upgrade_to_the_previous_release_keeps_a_connected_participant(d
     previous = deployed["cluster"].info["images"].get("livekit_previous")
     if previous is None:
         pytest.skip("the previous release's image is built only with the role tests (RTCSTACK_ROLE_TESTS != 0)")
-    ready, result = str(tmp_path / "ready.json"), str(tmp_path / "result.json")
-    bot = subprocess.Popen([sys.executable, os.path.join(SUPPORT, "participant_bot.py"), "--url", deployed["url"],
-                            "--api-key", deployed["key"], "--api-secret-file", deployed["secret_file"], "--room", "upgrade-room",
-                            "--identity", "stays", "--publish", "audio", "--seconds", "45", "--ready-file", ready,
-                            "--result-file", result], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 40
-        while not os.path.exists(ready) and time.monotonic() < deadline and bot.poll() is None:
-            time.sleep(0.5)
-        assert os.path.exists(ready), "the participant did not connect"
+    result = str(tmp_path / "result.json")
+    with publisher(deployed, "upgrade-room", tmp_path, publish="audio", seconds=45, result_file=result) as bot:
         rc, out = playbook(deployed["inventory"], "-e", "k8s_livekit_server_image_tag=%s" % previous.rsplit(":", 1)[1])
         upgrade_ended = time.time()
         write_log("k8s-playbook-upgrade.log", out)
         bot.wait(timeout=60)
-    finally:
-        if bot.poll() is None:
-            bot.terminate()
-            bot.wait(timeout=20)
     assert rc == 0, out[-6000:]
     with open(result) as f:
         stayed = json.load(f)
