@@ -170,4 +170,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # os._exit: the SDK's native runtime can abort (SIGABRT) while Python finalizes, after the
+    # result is out; skipping finalization keeps the exit status the result's.
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
