@@ -79,11 +79,23 @@ def private_data_dir(path, playbooks, inventory, extravars, envvars):
             yaml.safe_dump(data, f)
 
 
-def run_job(image, path, playbook, ident, timeout=600):
+def machine_credential(path, ssh_key, username, vault_password):
+    """What AWX adds for a machine and a vault credential: the key in env/ssh_key (ansible-runner loads it
+    into an ssh-agent), -u and --ask-vault-pass on the command line, the prompt's answer in env/passwords."""
+    with open(os.path.join(path, "env", "ssh_key"), "w") as f:
+        f.write(ssh_key)
+    os.chmod(os.path.join(path, "env", "ssh_key"), 0o600)
+    with open(os.path.join(path, "env", "cmdline"), "w") as f:
+        f.write("-u %s --ask-vault-pass" % username)
+    with open(os.path.join(path, "env", "passwords"), "w") as f:
+        yaml.safe_dump({r"Vault password:\s*?$": vault_password}, f)
+
+
+def run_job(image, path, playbook, ident, network="host", timeout=600):
     """ansible-runner inside the EE (its default user, no TTY); returns (completed process, artifacts dir)."""
     # The EE runs as uid 1000 (group 0), as AWX starts it: the private data dir must be its own.
     subprocess.run(["chown", "-R", "1000:0", path], check=True)
-    cmd = ["podman", "run", "--rm", "--network", "host", "-v", "%s:%s:Z" % (path, RUNNER_DIR), image,
+    cmd = ["podman", "run", "--rm", "--network", network, "-v", "%s:%s:Z" % (path, RUNNER_DIR), image,
            "ansible-runner", "run", RUNNER_DIR, "-p", playbook, "--ident", ident]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     return proc, os.path.join(path, "artifacts", ident)

@@ -8,6 +8,8 @@ own injectors (extras/awx/credential_type_livekit_api.yml) as environment variab
 """
 
 import os
+import secrets
+import shutil
 import subprocess
 
 import awx_job
@@ -22,6 +24,12 @@ with open(os.path.join(ROOT, "extras", "awx", "credential_type_livekit_api.yml")
     CREDENTIAL_TYPE = yaml.safe_load(_f)
 with open(os.path.join(ROOT, "extras", "awx", "surveys.yml")) as _f:
     SURVEYS = yaml.safe_load(_f)["surveys"]
+
+BASE_IMAGE = "localhost/rtcstack-debian12:2"
+HOST = "awx-ee-redis-1"
+NETWORK = "rtcstack-awx-ee"
+# Host-wide kernel keys a privileged test host can change (the redis role writes vm.overcommit_memory).
+HOST_KEYS = ("vm.overcommit_memory", "fs.file-max", "fs.nr_open")
 
 API_PLAYBOOK = """\
 - name: API objects from the LiveKit API credential alone (no connection option in a task)
@@ -138,3 +146,74 @@ def test_api_job_reads_the_credential_environment(ee_image, livekit, tmp_path):
     events = check_job(proc, artifacts, safe_env, livekit, "api")
     changed = [e["event_data"]["task"] for e in events if e["event"] == "runner_on_ok" and e["event_data"]["res"].get("changed")]
     assert changed == ["A room", "Remove it"]
+
+
+@pytest.fixture
+def ssh_host(ee_image, tmp_path):
+    """A Debian 12 systemd host with sshd on a podman network of its own: what AWX reaches over SSH."""
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "awx-ee-test", "-f", str(key)], check=True)
+    keys_before = subprocess.run(["sysctl", "-n"] + list(HOST_KEYS), capture_output=True, text=True, check=True).stdout.split()
+    subprocess.run(["podman", "rm", "-f", HOST], capture_output=True, check=False)
+    if subprocess.run(["podman", "network", "exists", NETWORK], check=False).returncode != 0:
+        subprocess.run(["podman", "network", "create", NETWORK], capture_output=True, check=True)
+    try:
+        subprocess.run(["podman", "run", "-d", "--name", HOST, "--hostname", HOST, "--privileged", "--systemd", "always",
+                        "--network", NETWORK, BASE_IMAGE, "/sbin/init"], capture_output=True, check=True)
+        # apt waits for the lock of the boot's own apt jobs
+        setup = ("systemctl is-system-running --wait >/dev/null; apt-get -o DPkg::Lock::Timeout=300 update -q"
+                 " && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -yq --no-install-recommends"
+                 " openssh-server && install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys"
+                 " && systemctl enable --now ssh")
+        proc = subprocess.run(["podman", "exec", "-i", HOST, "sh", "-c", setup], input=(tmp_path / "id_ed25519.pub").read_text(),
+                              capture_output=True, text=True, timeout=600, check=False)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        yield key.read_text()
+    finally:
+        subprocess.run(["podman", "rm", "-f", HOST], capture_output=True, check=False)
+        subprocess.run(["podman", "network", "rm", NETWORK], capture_output=True, check=False)
+        for name, value in zip(HOST_KEYS, keys_before):
+            subprocess.run(["sysctl", "-q", "-w", "%s=%s" % (name, value)], check=False)
+
+
+def test_deploy_job_template_over_ssh(ee_image, ssh_host, tmp_path):
+    """The deploy job template: site.yml from the EE over SSH (machine credential), secrets from a vault
+    (vault credential), a second launch changes nothing."""
+    pdd = str(tmp_path / "job")
+    redis_password = secrets.token_urlsafe(24)
+    vault_password = secrets.token_urlsafe(16)
+    project = os.path.join(pdd, "project")
+    shutil.copytree(os.path.join(ROOT, "playbooks"), os.path.join(project, "playbooks"))
+    group_vars = os.path.join(project, "playbooks", "group_vars", "livekit_redis")
+    os.makedirs(group_vars)
+    with open(os.path.join(group_vars, "main.yml"), "w") as f:
+        f.write("node_tuning_profile: redis\nredis_maxmemory: 64mb\nredis_password: '{{ vault_redis_password }}'\n")
+    vault_file = os.path.join(group_vars, "vault.yml")
+    with open(vault_file, "w") as f:
+        f.write("vault_redis_password: %s\n" % redis_password)
+    pw_file = tmp_path / "vault-pass"
+    pw_file.write_text(vault_password)
+    subprocess.run([shutil.which("ansible-vault") or "ansible-vault", "encrypt", "--vault-password-file", str(pw_file),
+                    vault_file], capture_output=True, check=True)
+    awx_job.private_data_dir(pdd, {}, "[livekit_redis]\n%s\n" % HOST, {}, {})
+    awx_job.machine_credential(pdd, ssh_host, "root", vault_password)
+    hidden = [redis_password, vault_password, ssh_host.strip().splitlines()[1]]
+    for ident in ("3", "4"):
+        proc, artifacts = awx_job.run_job(ee_image, pdd, "playbooks/site.yml", ident, network=NETWORK, timeout=1200)
+        kept = awx_job.read_tree(artifacts, skip=("command",))
+        write_log("awx-site-%s.log" % ident, proc.stdout + proc.stderr)
+        assert_no_secrets(proc.stdout + proc.stderr + kept, hidden, "the site.yml job's output and events")
+        with open(os.path.join(artifacts, "status")) as f:
+            assert f.read().strip() == "successful", proc.stdout[-4000:]
+        events = awx_job.job_events(artifacts)
+        stats = events[-1]["event_data"]
+        assert events[-1]["event"] == "playbook_on_stats" and stats["failures"] == {} and stats["dark"] == {}
+        assert HOST in stats["ok"]
+        if ident == "3":
+            assert stats["changed"].get(HOST, 0) > 0
+        else:
+            assert stats["changed"] == {}, "the second launch changed: %s" % [
+                e["event_data"]["task"] for e in events if e["event"] == "runner_on_ok" and e["event_data"]["res"].get("changed")]
+    ping = subprocess.run(["podman", "exec", "-e", "REDISCLI_AUTH=" + redis_password, HOST, "redis-cli", "-h", HOST, "ping"],
+                          capture_output=True, text=True, check=False)
+    assert ping.stdout.strip() == "PONG", ping.stdout + ping.stderr
