@@ -7,6 +7,7 @@ own injectors (extras/awx/credential_type_livekit_api.yml) as environment variab
 (status, rc, job_events/*.json, stdout) and checks that no secret is in them.
 """
 
+import json
 import os
 import secrets
 import shutil
@@ -148,72 +149,169 @@ def test_api_job_reads_the_credential_environment(ee_image, livekit, tmp_path):
     assert changed == ["A room", "Remove it"]
 
 
-@pytest.fixture
-def ssh_host(ee_image, tmp_path):
-    """A Debian 12 systemd host with sshd on a podman network of its own: what AWX reaches over SSH."""
-    key = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "awx-ee-test", "-f", str(key)], check=True)
-    keys_before = subprocess.run(["sysctl", "-n"] + list(HOST_KEYS), capture_output=True, text=True, check=True).stdout.split()
-    subprocess.run(["podman", "rm", "-f", HOST], capture_output=True, check=False)
-    if subprocess.run(["podman", "network", "exists", NETWORK], check=False).returncode != 0:
-        subprocess.run(["podman", "network", "create", NETWORK], capture_output=True, check=True)
-    try:
-        subprocess.run(["podman", "run", "-d", "--name", HOST, "--hostname", HOST, "--privileged", "--systemd", "always",
+class SshHosts:
+    """Debian 12 systemd hosts with sshd on a podman network of their own: what AWX reaches over SSH."""
+
+    def __init__(self, tmp_path):
+        key = tmp_path / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "awx-ee-test", "-f", str(key)], check=True)
+        self.key = key.read_text()
+        self.public = (tmp_path / "id_ed25519.pub").read_text()
+        self.names = []
+
+    def start(self, name):
+        subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
+        if subprocess.run(["podman", "network", "exists", NETWORK], check=False).returncode != 0:
+            subprocess.run(["podman", "network", "create", NETWORK], capture_output=True, check=True)
+        self.names.append(name)
+        subprocess.run(["podman", "run", "-d", "--name", name, "--hostname", name, "--privileged", "--systemd", "always",
                         "--network", NETWORK, BASE_IMAGE, "/sbin/init"], capture_output=True, check=True)
-        # apt waits for the lock of the boot's own apt jobs
-        setup = ("systemctl is-system-running --wait >/dev/null; apt-get -o DPkg::Lock::Timeout=300 update -q"
+        # Boot first (its clean-up of /tmp breaks apt's signature checks), then apt, waiting for the boot's apt jobs.
+        setup = ("for i in $(seq 120); do case $(systemctl is-system-running --wait 2>/dev/null) in running|degraded) break;;"
+                 " esac; sleep 1; done; apt-get -o DPkg::Lock::Timeout=300 update -q"
                  " && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -yq --no-install-recommends"
                  " openssh-server && install -d -m 0700 /root/.ssh && cat > /root/.ssh/authorized_keys"
                  " && systemctl enable --now ssh")
-        proc = subprocess.run(["podman", "exec", "-i", HOST, "sh", "-c", setup], input=(tmp_path / "id_ed25519.pub").read_text(),
+        proc = subprocess.run(["podman", "exec", "-i", name, "sh", "-c", setup], input=self.public,
                               capture_output=True, text=True, timeout=600, check=False)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-        yield key.read_text()
-    finally:
-        subprocess.run(["podman", "rm", "-f", HOST], capture_output=True, check=False)
+
+    def stop(self):
+        for name in self.names:
+            subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
         subprocess.run(["podman", "network", "rm", NETWORK], capture_output=True, check=False)
+
+
+@pytest.fixture
+def ssh_hosts(ee_image, tmp_path):
+    keys_before = subprocess.run(["sysctl", "-n"] + list(HOST_KEYS), capture_output=True, text=True, check=True).stdout.split()
+    hosts = SshHosts(tmp_path)
+    try:
+        yield hosts
+    finally:
+        hosts.stop()
         for name, value in zip(HOST_KEYS, keys_before):
             subprocess.run(["sysctl", "-q", "-w", "%s=%s" % (name, value)], check=False)
 
 
-def test_deploy_job_template_over_ssh(ee_image, ssh_host, tmp_path):
-    """The deploy job template: site.yml from the EE over SSH (machine credential), secrets from a vault
-    (vault credential), a second launch changes nothing."""
+def ssh_project(tmp_path, group, group_vars, vault):
+    """A project as AWX checks it out: the collection's playbooks, group vars beside them, a vault file."""
     pdd = str(tmp_path / "job")
-    redis_password = secrets.token_urlsafe(24)
-    vault_password = secrets.token_urlsafe(16)
     project = os.path.join(pdd, "project")
     shutil.copytree(os.path.join(ROOT, "playbooks"), os.path.join(project, "playbooks"))
-    group_vars = os.path.join(project, "playbooks", "group_vars", "livekit_redis")
-    os.makedirs(group_vars)
-    with open(os.path.join(group_vars, "main.yml"), "w") as f:
-        f.write("node_tuning_profile: redis\nredis_maxmemory: 64mb\nredis_password: '{{ vault_redis_password }}'\n")
-    vault_file = os.path.join(group_vars, "vault.yml")
-    with open(vault_file, "w") as f:
-        f.write("vault_redis_password: %s\n" % redis_password)
-    pw_file = tmp_path / "vault-pass"
-    pw_file.write_text(vault_password)
-    subprocess.run([shutil.which("ansible-vault") or "ansible-vault", "encrypt", "--vault-password-file", str(pw_file),
-                    vault_file], capture_output=True, check=True)
+    os.makedirs(os.path.join(project, "playbooks", "group_vars", group))
+    with open(os.path.join(project, "playbooks", "group_vars", group, "main.yml"), "w") as f:
+        yaml.safe_dump(group_vars, f)
+    vault_password = secrets.token_urlsafe(16)
+    write_vault(pdd, group, vault, vault_password)
+    return pdd, vault_password
+
+
+def write_vault(pdd, group, data, vault_password):
+    path = os.path.join(pdd, "project", "playbooks", "group_vars", group, "vault.yml")
+    with open(path, "w") as f:
+        yaml.safe_dump(data, f)
+    pw_file = os.path.join(os.path.dirname(pdd), "vault-pass")
+    with open(pw_file, "w") as f:
+        f.write(vault_password)
+    subprocess.run([shutil.which("ansible-vault") or "ansible-vault", "encrypt", "--vault-password-file", pw_file, path],
+                   capture_output=True, check=True)
+    os.remove(pw_file)
+
+
+def launch(ee_image, pdd, playbook, ident, answers, hidden, survey):
+    """One launch of a job template: survey answers checked against the survey, then the job, then its events."""
+    with open(os.path.join(ROOT, "extras", "awx", "surveys", survey + ".json")) as f:
+        questions = {q["variable"]: q for q in json.load(f)["spec"]}
+    for variable, value in answers.items():
+        assert variable in questions and value in questions[variable].get("choices", [value]), variable
+    with open(os.path.join(pdd, "env", "extravars"), "w") as f:
+        yaml.safe_dump(answers, f)
+    proc, artifacts = awx_job.run_job(ee_image, pdd, playbook, ident, network=NETWORK, timeout=1200)
+    kept = awx_job.read_tree(artifacts, skip=("command",))
+    write_log("awx-job-%s.log" % ident, proc.stdout + proc.stderr)
+    assert_no_secrets(proc.stdout + proc.stderr + kept, hidden, "the %s job's output and events" % playbook)
+    with open(os.path.join(artifacts, "status")) as f:
+        assert f.read().strip() == "successful", proc.stdout[-4000:]
+    events = awx_job.job_events(artifacts)
+    stats = events[-1]["event_data"]
+    assert events[-1]["event"] == "playbook_on_stats" and stats["failures"] == {} and stats["dark"] == {}
+    return events, stats
+
+
+def versions():
+    with open(os.path.join(ROOT, "scripts", "versions.env")) as f:
+        env = dict(line.strip().split("=", 1) for line in f if "=" in line and not line.startswith("#"))
+    return env["LIVEKIT_SERVER_PREVIOUS_VERSION"].lstrip("v"), env["LIVEKIT_SERVER_VERSION"].lstrip("v")
+
+
+def test_deploy_job_template_over_ssh(ee_image, ssh_hosts, tmp_path):
+    """The deploy job template: site.yml from the EE over SSH (machine credential), secrets from a vault
+    (vault credential), a second launch changes nothing."""
+    ssh_hosts.start(HOST)
+    redis_password = secrets.token_urlsafe(24)
+    pdd, vault_password = ssh_project(tmp_path, "livekit_redis", {
+        "node_tuning_profile": "redis", "redis_maxmemory": "64mb", "redis_password": "{{ vault_redis_password }}"},
+        {"vault_redis_password": redis_password})
     awx_job.private_data_dir(pdd, {}, "[livekit_redis]\n%s\n" % HOST, {}, {})
-    awx_job.machine_credential(pdd, ssh_host, "root", vault_password)
-    hidden = [redis_password, vault_password, ssh_host.strip().splitlines()[1]]
-    for ident in ("3", "4"):
-        proc, artifacts = awx_job.run_job(ee_image, pdd, "playbooks/site.yml", ident, network=NETWORK, timeout=1200)
-        kept = awx_job.read_tree(artifacts, skip=("command",))
-        write_log("awx-site-%s.log" % ident, proc.stdout + proc.stderr)
-        assert_no_secrets(proc.stdout + proc.stderr + kept, hidden, "the site.yml job's output and events")
-        with open(os.path.join(artifacts, "status")) as f:
-            assert f.read().strip() == "successful", proc.stdout[-4000:]
-        events = awx_job.job_events(artifacts)
-        stats = events[-1]["event_data"]
-        assert events[-1]["event"] == "playbook_on_stats" and stats["failures"] == {} and stats["dark"] == {}
-        assert HOST in stats["ok"]
-        if ident == "3":
-            assert stats["changed"].get(HOST, 0) > 0
-        else:
-            assert stats["changed"] == {}, "the second launch changed: %s" % [
-                e["event_data"]["task"] for e in events if e["event"] == "runner_on_ok" and e["event_data"]["res"].get("changed")]
+    awx_job.machine_credential(pdd, ssh_hosts.key, "root", vault_password)
+    hidden = [redis_password, vault_password, ssh_hosts.key.strip().splitlines()[1]]
+    _events, stats = launch(ee_image, pdd, "playbooks/site.yml", "3", {}, hidden, "site")
+    assert stats["changed"].get(HOST, 0) > 0
+    events, stats = launch(ee_image, pdd, "playbooks/site.yml", "4", {}, hidden, "site")
+    assert stats["changed"] == {}, "the second launch changed: %s" % [
+        e["event_data"]["task"] for e in events if e["event"] == "runner_on_ok" and e["event_data"]["res"].get("changed")]
     ping = subprocess.run(["podman", "exec", "-e", "REDISCLI_AUTH=" + redis_password, HOST, "redis-cli", "-h", HOST, "ping"],
                           capture_output=True, text=True, check=False)
     assert ping.stdout.strip() == "PONG", ping.stdout + ping.stderr
+
+
+def test_sfu_job_templates_over_ssh(ee_image, ssh_hosts, tmp_path):
+    """deploy, rotate API keys (add, remove) and upgrade livekit-server, launched with their survey answers."""
+    host = "awx-ee-sfu-1"
+    previous, current = versions()
+    binaries = {v: os.path.join(os.environ.get("RTCSTACK_CACHE", os.path.expanduser("~/.cache/rtcstack")),
+                                "livekit-v%s" % v, "server") for v in (previous, current)}
+    missing = [b for b in binaries.values() if not os.path.isfile(b)]
+    assert not missing, "scripts/bootstrap.sh builds %s" % missing
+    ssh_hosts.start(host)
+    old, new = "APIawxOld01", "APIawxNew01"
+    old_secret, new_secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    pdd, vault_password = ssh_project(tmp_path, "livekit_sfu", {
+        "livekit_server_version": previous,
+        "livekit_server_install_method": "controller",
+        "livekit_server_binary_src": "{{ playbook_dir }}/../files/livekit-server-{{ livekit_server_version }}",
+        "livekit_server_rtc_port_range_start": 50000, "livekit_server_rtc_port_range_end": 50100,
+        "livekit_server_drain_timeout": 60, "livekit_server_health_delay": 1,
+        "livekit_api_keys": "{{ vault_livekit_api_keys }}", "livekit_api_keys_next": "{{ vault_livekit_api_keys_next }}",
+    }, {"vault_livekit_api_keys": {old: old_secret}, "vault_livekit_api_keys_next": {new: new_secret}})
+    os.makedirs(os.path.join(pdd, "project", "files"))
+    for version, path in binaries.items():
+        shutil.copyfile(path, os.path.join(pdd, "project", "files", "livekit-server-" + version))
+    awx_job.private_data_dir(pdd, {}, "[livekit_sfu]\n%s\n" % host, {}, {})
+    awx_job.machine_credential(pdd, ssh_hosts.key, "root", vault_password)
+    hidden = [old_secret, new_secret, vault_password, ssh_hosts.key.strip().splitlines()[1]]
+
+    def key_ids():
+        out = subprocess.run(["podman", "exec", host, "sh", "-c", "cut -d: -f1 /etc/livekit/keys.yaml"],
+                             capture_output=True, text=True, check=True).stdout
+        return sorted(line.strip() for line in out.splitlines() if line.strip() and not line.startswith("#"))
+
+    def installed():
+        return subprocess.run(["podman", "exec", host, "/usr/local/bin/livekit-server", "--version"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    launch(ee_image, pdd, "playbooks/site.yml", "5", {}, hidden, "site")
+    assert key_ids() == [old] and installed().endswith(previous)
+    launch(ee_image, pdd, "playbooks/rotate_keys.yml", "6", {"rotate_keys_phase": "add"}, hidden, "rotate_keys")
+    assert key_ids() == sorted([old, new])
+    launch(ee_image, pdd, "playbooks/rotate_keys.yml", "7", {"rotate_keys_phase": "remove", "rotate_keys_old": old},
+           hidden, "rotate_keys")
+    assert key_ids() == [new]
+    # the operator makes the new key the only one in the vault (docs/tokens-and-keys.md), then upgrades
+    write_vault(pdd, "livekit_sfu", {"vault_livekit_api_keys": {new: new_secret}, "vault_livekit_api_keys_next": {}},
+                vault_password)
+    subprocess.run(["chown", "-R", "1000:0", pdd], check=True)
+    _events, stats = launch(ee_image, pdd, "playbooks/upgrade.yml", "8", {"livekit_server_version": current}, hidden,
+                            "upgrade")
+    assert installed().endswith(current) and key_ids() == [new]
