@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write the AWX survey specs of the job templates (extras/awx/surveys/<name>.json).
 
 The source is extras/awx/surveys.yml: which variables each job template asks for. A role option takes its

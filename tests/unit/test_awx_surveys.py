@@ -29,10 +29,10 @@ def awx_errors(q, value):
         if q.get("max") not in ("", None) and len(value) > int(q["max"]):
             return ["too long"]
     elif kind == "integer":
-        if type(value) is not int:
+        if isinstance(value, bool) or not isinstance(value, int):
             return ["expected an integer"]
     elif kind == "float":
-        if type(value) not in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             return ["expected a number"]
     elif kind == "multiplechoice" and value not in q["choices"]:
         return ["not a choice"]
