@@ -2,7 +2,8 @@
 # make lab-api - only a real LiveKit on loopback, converged with playbooks/lab_api.yml
 # make test  - every test (what CI runs)
 # make test-roles - every Molecule scenario (one per role too) on real systemd hosts (podman)
-.PHONY: lab lab-api test test-roles stop
+# make ee    - the AWX execution environment image from this checkout, and job-template runs inside it
+.PHONY: lab lab-api test test-roles stop ee
 lab:
 	bash scripts/lab.sh
 lab-api:
@@ -14,3 +15,7 @@ stop:
 test-roles:
 	bash scripts/bootstrap.sh
 	.venv/bin/pytest tests/e2e/test_molecule.py
+ee:
+	bash scripts/bootstrap.sh
+	bash scripts/build-ee.sh
+	RTCSTACK_EE_TESTS=1 .venv/bin/pytest tests/e2e/test_awx_ee.py
