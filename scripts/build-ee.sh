@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the execution environment image of extras/awx/execution-environment.yml (`make ee`):
-# the collection tarball from this checkout, `ansible-builder create`, then `podman build` (under the
-# shared heavy lock). Prints the image name and the build time. ansible-builder lives in a venv of
+# the collection tarball from this checkout, `ansible-builder create`, then `podman build` (one at a
+# time: a lock file in the cache). Prints the image name and the build time. ansible-builder lives in a venv of
 # its own under the cache (it is not needed by anything else).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ version=$(sed -n 's/^version: *//p' galaxy.yml)
 image="${RTCSTACK_EE_IMAGE:-localhost/rtcstack-livekit-ee:$version}"
 work="${RTCSTACK_EE_DIR:-$CACHE/ee}"
 tools="$CACHE/ansible-builder-$ANSIBLE_BUILDER_VERSION"
-lock=/tmp/rtcstack-heavy.lock
+lock="$CACHE/ee.lock"  # one build of the image at a time
 
 if [ ! -x "$tools/bin/ansible-builder" ]; then
   python3 -m venv "$tools"
@@ -37,7 +37,7 @@ cp /etc/ssl/certs/ca-certificates.crt "$work/pip/ca.crt"
 printf '[global]\ncert = /etc/xdg/pip/ca.crt\n' > "$work/pip/pip.conf"
 cache=()
 [ "${RTCSTACK_EE_NO_CACHE:-0}" = 1 ] && cache=(--no-cache)
-# The time is measured inside the lock: waiting for other heavy jobs is not part of the build.
+# The time is measured inside the lock: waiting for another build is not part of it.
 # shellcheck disable=SC2016 # expanded by the inner bash
 flock "$lock" bash -c 'set -e; start=$(date +%s)
   podman build --pull=never "${@:3}" -v "$1/../pip:/etc/xdg/pip:ro" -f "$1/Containerfile" -t "$2" "$1"
