@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 
 import awx_job
 import pytest
@@ -214,7 +215,8 @@ def write_vault(pdd, group, data, vault_password):
     pw_file = os.path.join(os.path.dirname(pdd), "vault-pass")
     with open(pw_file, "w") as f:
         f.write(vault_password)
-    subprocess.run([shutil.which("ansible-vault") or "ansible-vault", "encrypt", "--vault-password-file", pw_file, path],
+    vault = os.path.join(os.path.dirname(sys.executable), "ansible-vault")
+    subprocess.run([vault, "encrypt", "--vault-password-file", pw_file, path],
                    capture_output=True, check=True)
     os.remove(pw_file)
 
