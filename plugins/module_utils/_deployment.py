@@ -494,8 +494,9 @@ def _monitoring_ports(v):
     if v.host in v.groups.get("livekit_redis", []):
         ports.append(_entry("redis-exporter", "tcp", _int(v.get("monitoring_redis_exporter_port"), 9121), source))
     if v.host in v.groups.get("livekit_monitoring", []):
+        installed = _truthy(v.get("monitoring_install_prometheus", True))
         ports.append(_entry("prometheus", "tcp", _int(v.get("monitoring_prometheus_port"), 9090),
-                            v.get("monitoring_prometheus_allowed_from", "private"), expose=_truthy(v.get("monitoring_install_prometheus", True))))
+                            v.get("monitoring_prometheus_allowed_from", "private"), expose=installed))
     return ports
 
 
