@@ -13,6 +13,7 @@ and the collection roles' defaults into a plain dict (JSON-able)::
     turn      {secret_var, servers: [{host, address, udp_port, tcp_port, tls_ports, relay}]}
     keys      {variable, ids}
     sfu       {nodes: [{host, node_ip, address, default_ipv4, http_port, rtc_tcp_port, rtc_udp, prometheus_port}]}
+    monitoring {hosts, jobs: job -> [{targets: [address:port], labels: {instance: host}}]}: file_sd scrape targets
     problems  [{host, message}]: cross-host and cross-role inconsistencies
 
 Secrets never enter the model: only the names of the variables that hold them. Each role declares its ports
@@ -385,7 +386,7 @@ def _livekit_server_ports(v):
     ]
     prometheus = _int((config.get("prometheus") or {}).get("port"), 0)
     if isinstance(prometheus, int) and prometheus > 0:
-        ports.append(_entry("livekit-prometheus", "tcp", prometheus, "private"))
+        ports.append(_entry("livekit-prometheus", "tcp", prometheus, _scraped_from(v)))
     turn = config.get("turn") or {}
     if _truthy(turn.get("enabled", False)):
         if _int(turn.get("tls_port"), 0) > 0:
@@ -477,13 +478,35 @@ def _firewall_ports(v):
     return ports + (list(extra) if isinstance(extra, (list, tuple)) else [extra])
 
 
+def _scraped_from(v):
+    """Who may read a metrics port: the monitoring hosts when the inventory has them, else private addresses."""
+    return v.get("monitoring_allowed_from", "monitoring") if v.groups.get("livekit_monitoring") else "private"
+
+
+def _monitoring_runs(v):
+    return bool(v.groups.get("livekit_monitoring"))
+
+
+def _monitoring_ports(v):
+    """node-exporter on every host, redis-exporter next to Redis, Prometheus on the monitoring hosts."""
+    source = _scraped_from(v)
+    ports = [_entry("node-exporter", "tcp", _int(v.get("monitoring_node_exporter_port"), 9100), source)]
+    if v.host in v.groups.get("livekit_redis", []):
+        ports.append(_entry("redis-exporter", "tcp", _int(v.get("monitoring_redis_exporter_port"), 9121), source))
+    if v.host in v.groups.get("livekit_monitoring", []):
+        installed = _truthy(v.get("monitoring_install_prometheus", True))
+        ports.append(_entry("prometheus", "tcp", _int(v.get("monitoring_prometheus_port"), 9090),
+                            v.get("monitoring_prometheus_allowed_from", "private"), expose=installed))
+    return ports
+
+
 def _firewall_runs(v):
     return _truthy(v.get("firewall_enabled", True))
 
 
 SERVICE_GROUPS = ("livekit_redis", "livekit_turn", "livekit_sfu", "livekit_proxy", "livekit_ingress", "livekit_egress")
 TUNED_GROUPS = ("livekit_redis", "livekit_turn", "livekit_sfu", "livekit_loadgen")
-STACK_GROUPS = SERVICE_GROUPS + ("livekit_loadgen",)
+STACK_GROUPS = SERVICE_GROUPS + ("livekit_loadgen", "livekit_monitoring")
 # One inventory host per Kubernetes cluster (reached with its kubeconfig); its ports are the host ports
 # of the pods the k8s_* roles run on the host network of its nodes.
 K8S_GROUPS = ("livekit_k8s",)
@@ -501,6 +524,7 @@ ROLES = {
     "livekit_egress": {"groups": ("livekit_egress",), "ports": _livekit_egress_ports, "when": None},
     "livekit_ingress": {"groups": ("livekit_ingress",), "ports": _livekit_ingress_ports, "when": None},
     "load_test": {"groups": ("livekit_loadgen",), "ports": None, "when": None},
+    "monitoring": {"groups": STACK_GROUPS, "ports": _monitoring_ports, "when": _monitoring_runs},
     "k8s_livekit_server": {"groups": K8S_GROUPS, "ports": _livekit_server_ports, "when": None},
 }
 
@@ -615,6 +639,35 @@ def _sfu(views, hosts, nodes):
     return {"nodes": out}
 
 
+# port entry name -> Prometheus job of the targets the monitoring role writes
+SCRAPE_JOBS = {"livekit-prometheus": "livekit", "livekit-ingress-prometheus": "livekit_ingress",
+               "livekit-egress-prometheus": "livekit_egress", "node-exporter": "node", "redis-exporter": "redis",
+               "prometheus": "prometheus"}
+
+
+def _monitoring(groups, nodes, ports, problems):
+    """Scrape targets per job: every metrics port of the stack hosts, at the address the monitoring hosts reach."""
+    hosts = groups.get("livekit_monitoring", [])
+    jobs = {}
+    if not hosts:
+        return {"hosts": [], "jobs": jobs}
+    for host in ports:
+        if host not in nodes or not set(nodes[host]["groups"]) & set(STACK_GROUPS):
+            continue
+        addresses = nodes[host]["addresses"]
+        address = addresses["private_ip"] or addresses["default_ipv4"] or addresses["ansible_host"]
+        for entry in ports[host]:
+            job = SCRAPE_JOBS.get(entry["name"])
+            if job is None or not entry["expose"]:
+                continue
+            if not address:
+                problems.append({"host": host, "message": "%s: no address to scrape %s on (set private_ip or ansible_host, "
+                                                          "or gather its facts earlier in the playbook)" % (host, entry["name"])})
+                continue
+            jobs.setdefault(job, []).append({"targets": [_hostport(address, entry["start"])], "labels": {"instance": host}})
+    return {"hosts": hosts, "jobs": jobs}
+
+
 def _keys(views, hosts):
     ids = []
     for host in hosts:
@@ -715,6 +768,7 @@ def build(groups, hostvars, defaults):
         "turn": _turn(views, groups.get("livekit_turn", []), nodes),
         "keys": _keys(views, groups.get("livekit_sfu", [])),
         "sfu": _sfu(views, groups.get("livekit_sfu", []), nodes),
+        "monitoring": _monitoring(groups, nodes, ports, problems),
         "problems": problems,
     }
     return model

@@ -71,8 +71,8 @@ ansible_facts:
         - The whole model, the same on every host. Keys C(nodes) (host -> groups, roles, addresses), C(ports)
           (host -> port entries), C(sources) (group name used in C(from) -> group, hosts, addresses, missing),
           C(redis) (mode, endpoints, sentinel_endpoints, master_name, cluster_endpoints, tls, username,
-          password_var), C(turn) (secret_var, servers), C(keys) (variable, ids), C(sfu) (nodes) and
-          C(problems) (host, message).
+          password_var), C(turn) (secret_var, servers), C(keys) (variable, ids), C(sfu) (nodes), C(monitoring)
+          (hosts, jobs = Prometheus job -> file_sd targets) and C(problems) (host, message).
       type: dict
       sample:
         ports:

@@ -23,7 +23,7 @@ SCENARIOS = sorted(
 )
 # Longest first (docs/benchmarks.md), so the last lane to finish has short work left.
 LONGEST_FIRST = ("cluster", "load_test", "redis_sentinel", "coturn", "livekit_server", "livekit_workers",
-                 "redis_cluster", "node_tuning", "livekit_proxy", "firewall", "redis_standalone", "preflight")
+                 "monitoring", "redis_cluster", "node_tuning", "livekit_proxy", "firewall", "redis_standalone", "preflight")
 ORDERED = [s for s in LONGEST_FIRST if s in SCENARIOS] + [s for s in SCENARIOS if s not in LONGEST_FIRST]
 # The Kubernetes tests (tests/e2e/test_kubernetes_*.py) run as one job of the lanes too: the kubelet
 # changes host-wide keys while the cluster runs (vm.overcommit_memory, kernel.panic*), which the redis and

@@ -224,11 +224,44 @@ def test_disabled_firewall_and_loadgen():
     assert m["nodes"]["g"]["roles"] == ["firewall", "node_tuning", "load_test"]
 
 
+def test_monitoring_ports_and_scrape_targets():
+    groups = {"livekit_sfu": ["s"], "livekit_redis": ["r"], "livekit_monitoring": ["m"]}
+    hv = {h: {"ansible_facts": {"default_ipv4": {"address": "10.0.0.%d" % i}, "all_ipv4_addresses": ["10.0.0.%d" % i]}}
+          for i, h in enumerate(["s", "r", "m"], 1)}
+    m = small(groups, hv)
+    assert m["problems"] == []
+    assert summary(m["ports"]["s"])[-2:] == [("livekit_server", "livekit-prometheus", "tcp", 6789, ["monitoring"]),
+                                             ("monitoring", "node-exporter", "tcp", 9100, ["monitoring"])]
+    assert summary(m["ports"]["r"])[-2:] == [("monitoring", "node-exporter", "tcp", 9100, ["monitoring"]),
+                                             ("monitoring", "redis-exporter", "tcp", 9121, ["monitoring"])]
+    assert summary(m["ports"]["m"])[1:] == [("monitoring", "node-exporter", "tcp", 9100, ["monitoring"]),
+                                            ("monitoring", "prometheus", "tcp", 9090, ["private"])]
+    node = model.node(m, "s")
+    rules = model.nft_rules(node["ports"], groups=node["sources"])
+    assert 'ip saddr 10.0.0.3 tcp dport 9100 accept comment "node-exporter"' in rules
+    assert m["monitoring"]["jobs"] == {
+        "livekit": [{"targets": ["10.0.0.1:6789"], "labels": {"instance": "s"}}],
+        "node": [{"targets": ["10.0.0.%d:9100" % i], "labels": {"instance": h}} for i, h in ((2, "r"), (1, "s"), (3, "m"))],
+        "redis": [{"targets": ["10.0.0.2:9121"], "labels": {"instance": "r"}}],
+        "prometheus": [{"targets": ["10.0.0.3:9090"], "labels": {"instance": "m"}}],
+    }
+    # an existing Prometheus (not installed by the role): its port stays closed and is no target
+    existing = small(groups, dict(hv, m=dict(hv["m"], monitoring_install_prometheus=False)))
+    assert "prometheus" not in existing["monitoring"]["jobs"]
+    # without a monitoring group nothing changes: livekit's metrics port from private, no exporter port
+    plain = small({"livekit_sfu": ["s"]}, {})
+    assert summary(plain["ports"]["s"])[-1] == ("livekit_server", "livekit-prometheus", "tcp", 6789, ["private"])
+    assert plain["monitoring"] == {"hosts": [], "jobs": {}}
+    # a target without an address is a problem
+    blind = small(groups, dict(hv, s={}))
+    assert any("no address to scrape livekit-prometheus" in p["message"] for p in blind["problems"])
+
+
 def test_every_role_with_ports_is_wired():
     # one place per role: the table names a group and a function for every role that opens ports
     wired = {role for role, spec in model.ROLES.items() if spec["ports"]}
     assert wired == {"firewall", "redis", "coturn", "livekit_server", "livekit_proxy", "livekit_ingress", "livekit_egress",
-                     "k8s_livekit_server"}
+                     "k8s_livekit_server", "monitoring"}
     for role in model.ROLES:
         assert os.path.isdir(os.path.join(ROOT, "roles", role))
 
