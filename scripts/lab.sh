@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the local default.
 #   scripts/lab.sh        the lab stack (inventories/lab) on local test hosts: 3 Redis (sentinel),
-#                         2 livekit-server nodes, coturn and the TLS front as root podman containers
+#                         2 livekit-server nodes, coturn, the TLS front and Prometheus as root podman containers
 #                         with systemd; converges playbooks/lab_stack.yml (site.yml), then
 #                         playbooks/lab_api.yml through the TLS front, and prints how to connect.
 #   scripts/lab.sh api    only a livekit-server + redis on loopback, converged with lab_api.yml.
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB_DIR="$(pwd)/.cache/lab"
 LAB_NET=rtcstack-lab
-LAB_HOSTS=(lab-redis-1 lab-redis-2 lab-redis-3 lab-sfu-1 lab-sfu-2 lab-turn-1 lab-proxy-1)
+LAB_HOSTS=(lab-redis-1 lab-redis-2 lab-redis-3 lab-sfu-1 lab-sfu-2 lab-turn-1 lab-proxy-1 lab-monitoring-1)
 export LAB_DIR
 mkdir -p "$LAB_DIR"
 chmod 0700 "$LAB_DIR"
@@ -28,7 +28,7 @@ collections() {
   export ANSIBLE_COLLECTIONS_PATH
   ANSIBLE_CONNECTION_PLUGINS="$(pwd)/scripts/connection_plugins"
   export ANSIBLE_CONNECTION_PLUGINS
-  export ANSIBLE_FORKS=10  # the 7 lab hosts in one batch per task
+  export ANSIBLE_FORKS=10  # the 8 lab hosts in one batch per task
   PATH="$(pwd)/.venv/bin:$PATH"
   export PATH
   unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET
@@ -88,6 +88,7 @@ stack_lab() {
   LIVEKIT_API_SECRET="${key_line#*: }"
   export LIVEKIT_API_SECRET
   ansible-playbook -i localhost, playbooks/lab_api.yml
+  echo "lab: Prometheus (targets, alerts, the dashboards' queries): http://$(podman exec lab-monitoring-1 hostname -I | awk '{print $1}'):9090/targets"
   echo "lab: the hosts keep running (podman ps); the lab CA is $LAB_DIR/pki/ca.crt; remove them with: scripts/lab.sh stop"
 }
 
