@@ -21,8 +21,9 @@ SECRETS = {
 }
 
 
-def inventory_model(path, facts=None):
-    """The model of an inventory directory, its secrets given as extra vars, facts set per host."""
+def inventory_model(path, facts=None, without=()):
+    """The model of an inventory directory, its secrets given as extra vars, facts set per host; the groups named
+    in WITHOUT left out."""
     loader = DataLoader()
     inventory = InventoryManager(loader=loader, sources=[os.path.join(ROOT, path)])
     manager = VariableManager(loader=loader, inventory=inventory)
@@ -37,13 +38,14 @@ def inventory_model(path, facts=None):
     for host, host_facts in (facts or {}).items():
         manager.set_host_facts(host, host_facts)
     hostvars = HostVars(inventory=inventory, variable_manager=manager, loader=loader)
-    groups = {g.name: [h.name for h in g.get_hosts()] for g in inventory.groups.values()}
+    groups = {g.name: [h.name for h in g.get_hosts()] for g in inventory.groups.values() if g.name not in without}
     return model.build(groups, hostvars, DEFAULTS)
 
 
 def lab_facts():
     """Addresses as the lab's podman network gives them (10.89.1.0/24), in gathered-facts form."""
-    hosts = ["lab-redis-1", "lab-redis-2", "lab-redis-3", "lab-sfu-1", "lab-sfu-2", "lab-turn-1", "lab-proxy-1"]
+    hosts = ["lab-redis-1", "lab-redis-2", "lab-redis-3", "lab-sfu-1", "lab-sfu-2", "lab-turn-1", "lab-proxy-1",
+             "lab-monitoring-1"]
     return {h: {"default_ipv4": {"address": "10.89.1.%d" % (10 + i)}, "all_ipv4_addresses": ["10.89.1.%d" % (10 + i)],
                 "all_ipv6_addresses": ["fe80::1"]} for i, h in enumerate(hosts)}
 
@@ -129,10 +131,32 @@ LAB_RULES_BEFORE = {
 
 @pytest.mark.parametrize("host", sorted(LAB_RULES_BEFORE))
 def test_lab_ruleset_is_unchanged(host):
-    m = inventory_model("inventories/lab", lab_facts())
+    m = inventory_model("inventories/lab", lab_facts(), without=("livekit_monitoring",))
     assert m["problems"] == []
     node = model.node(m, host)
     assert model.nft_rules(node["ports"], groups=node["sources"]) == LAB_RULES_BEFORE[host]
+
+
+# With the lab's Prometheus host (10.89.1.17): the metrics ports open to it alone, the rest as before.
+LAB_MONITORING_RULES = {
+    "lab-sfu-1": ['ip saddr 10.89.1.17 tcp dport 6789 accept comment "livekit-prometheus"',
+                  'ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"'],
+    "lab-redis-1": ['ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"',
+                    'ip saddr 10.89.1.17 tcp dport 9121 accept comment "redis-exporter"'],
+    "lab-proxy-1": ['ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"'],
+    "lab-turn-1": ['ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"'],
+}
+
+
+@pytest.mark.parametrize("host", sorted(LAB_MONITORING_RULES))
+def test_lab_with_monitoring_opens_metrics_ports_to_the_monitoring_host_only(host):
+    m = inventory_model("inventories/lab", lab_facts())
+    assert m["problems"] == []
+    node = model.node(m, host)
+    rules = model.nft_rules(node["ports"], groups=node["sources"])
+    before = [r for r in LAB_RULES_BEFORE[host] if "livekit-prometheus" not in r]
+    assert sorted(rules) == sorted(before + LAB_MONITORING_RULES[host])
+    assert len(m["monitoring"]["jobs"]["node"]) == 8 and len(m["monitoring"]["jobs"]["livekit"]) == 2
 
 
 def test_proxy_source_resolves_to_the_proxy_addresses():
