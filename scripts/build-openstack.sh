@@ -28,7 +28,7 @@ pins=(
   "PyMySQL==$OPENSTACK_PYMYSQL_VERSION"
   "uWSGI==$UWSGI_VERSION"
 )
-plugins_sum=$(cd scripts/openstack_plugins && find . -type f \( -name '*.py' -o -name '*.toml' \) | sort | xargs sha256sum | sha256sum | cut -c1-16)
+plugins_sum=$(cd scripts/openstack_plugins && sha256sum pyproject.toml rtcstack_neutron_test/*.py | sha256sum | cut -c1-16)
 want=$(printf '%s\n' "${pins[@]}" "plugins=$plugins_sum" | sha256sum | cut -c1-64)
 venv="$CACHE/openstack-$OPENSTACK_SERIES"
 stamp="$venv/.rtcstack-build.sha256"
@@ -44,7 +44,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   fi
   # Wheels (uWSGI builds from source) are kept so that a rebuild does not compile again.
   PIP_CACHE_DIR="$CACHE/pip-openstack" "$venv/bin/pip" install -q "${pins[@]}"
-  PIP_CACHE_DIR="$CACHE/pip-openstack" "$venv/bin/pip" install -q --no-deps --force-reinstall scripts/openstack_plugins
+  # From a copy: a build leaves build/ and *.egg-info beside the sources.
+  plugins=$(mktemp -d)
+  cp -r scripts/openstack_plugins/pyproject.toml scripts/openstack_plugins/rtcstack_neutron_test "$plugins/"
+  "$venv/bin/pip" install -q --no-deps --force-reinstall "$plugins"
+  rm -rf "$plugins"
   "$venv/bin/pip" freeze --exclude-editable > "$venv/.rtcstack-freeze.txt"
   echo "$want" > "$stamp"
   flock -u 9

@@ -53,6 +53,19 @@ def kubernetes_cluster(tmp_path_factory):
         yield cluster
 
 
+@pytest.fixture(scope="session")
+def openstack_cloud(tmp_path_factory):
+    """A real OpenStack control plane (tests/e2e/openstack_cloud.py), started only when a test asks.
+
+    Skipped where scripts/build-openstack.sh has not built it."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+    from openstack_cloud import built, running_cloud
+    if not built():
+        pytest.skip("the OpenStack harness is not built: run scripts/build-openstack.sh")
+    with running_cloud(str(tmp_path_factory.mktemp("openstack"))) as cloud:
+        yield cloud
+
+
 LOGS = os.path.join(ROOT, "tests", "output", "logs")
 
 
