@@ -546,9 +546,12 @@ def stop(args, quiet=False):
             print("no OpenStack state in %s" % d)
         return 0
     pids, started = state.get("pids", {}), state.get("started", {})
-    for name in reversed(ORDER):
-        if pids.get(name):
-            kill(pids[name], started[name], timeout=30 if name in ("rabbit", "mariadb") else 10)
+    # The OpenStack services together, then RabbitMQ and epmd, then MariaDB.
+    for wave in ([n for n in ORDER if n not in ("mariadb", "epmd", "rabbit")], ["rabbit", "epmd"], ["mariadb"]):
+        names = [n for n in wave if pids.get(n)]
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(names))) as pool:
+            for f in [pool.submit(kill, pids[n], started[n], 30 if n in ("rabbit", "mariadb") else 10) for n in names]:
+                f.result()
     left = ["%s (pid %d)" % (n, p) for n, p in pids.items() if members(p, started[n])]
     if left:
         raise SystemExit("still running: %s" % ", ".join(left))
