@@ -30,6 +30,7 @@ class Cloud:
     def __init__(self, workdir):
         self.dir = workdir
         self.info = None
+        self.output = ""
         self.pids = {}
         self.started = {}
 
@@ -38,6 +39,7 @@ class Cloud:
                              stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
         if out.returncode != 0:
             raise RuntimeError("local_openstack.py start failed:\n%s" % out.stdout[-4000:])
+        self.output = out.stdout
         self.info = json.loads(out.stdout.strip().splitlines()[-1])
         with open(os.path.join(self.dir, "state.json")) as f:
             state = json.load(f)

@@ -2,6 +2,7 @@
 scheduled onto the two fake computes, ports are bound, floating IPs go ACTIVE, and a stop leaves no
 process or port behind (checked by the fixture, read from the host)."""
 
+import json
 import os
 import stat
 import time
@@ -21,7 +22,12 @@ def test_clouds_yaml_is_private(openstack_cloud):
     mode = stat.S_IMODE(os.stat(info["clouds_yaml"]).st_mode)
     assert mode == 0o600
     with open(os.path.join(info["dir"], "passwords.json")) as f:
-        assert f.read().strip("{} \n") not in str(info)
+        passwords = json.load(f).values()
+    with open(os.path.join(info["dir"], "cloud.json")) as f:
+        published = f.read()
+    for password in passwords:
+        assert password not in openstack_cloud.output
+        assert password not in published
     hypervisors = openstack_cloud.openstack("hypervisor", "list")
     assert sorted(h["Hypervisor Hostname"] for h in hypervisors) == sorted(info["computes"])
 
