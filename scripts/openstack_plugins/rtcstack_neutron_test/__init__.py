@@ -1,0 +1,1 @@
+"""neutron plugins for the rtcstack OpenStack test control plane: ML2 without any agent."""
