@@ -321,8 +321,8 @@ def _start(args):
     etc = os.path.join(d, "etc")
     env = dict(os.environ, PATH="%s:/usr/sbin:/usr/bin:/sbin:/bin" % os.path.join(venv, "bin"))
 
-    def launch(name, argv, env=env):
-        pid = spawn(argv, os.path.join(logs, name + ".log"), env=env)
+    def launch(name, argv, environ=None):
+        pid = spawn(argv, os.path.join(logs, name + ".log"), env=environ or env)
         state["pids"][name] = pid
         state["started"][name] = stat(pid)[1]
         save_state(d, state)
@@ -359,9 +359,9 @@ def _start(args):
                 RABBITMQ_MNESIA_BASE=os.path.join(rdir, "mnesia"), RABBITMQ_LOG_BASE=os.path.join(rdir, "log"),
                 RABBITMQ_PID_FILE=os.path.join(rdir, "rabbit.pid"), RABBITMQ_LOGS="-",
                 RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
-    launch("epmd", [bins["epmd"], "-address", "127.0.0.1", "-port", str(ports["epmd"])], env=renv)
+    launch("epmd", [bins["epmd"], "-address", "127.0.0.1", "-port", str(ports["epmd"])], environ=renv)
     wait_for(lambda: port_open(ports["epmd"]), "epmd", 20, logs)
-    launch("rabbit", [bins["rabbitmq-server"]], env=renv)
+    launch("rabbit", [bins["rabbitmq-server"]], environ=renv)
 
     wait_for(lambda: os.path.exists(sock) and port_open(ports["mariadb"]), "mariadb", 120, logs)
     sql = ["CREATE DATABASE %s;" % db for db in DATABASES]
