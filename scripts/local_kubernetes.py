@@ -27,7 +27,8 @@ import sys
 import time
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from harness import cache_dir, interrupted, versions, wait_for
+
 NODE = "rtcstack-node"
 VETH = "rtck8s0"
 NETNS = "rtcstack-k8s"
@@ -46,20 +47,6 @@ HOST_DIRS = ("/var/log/containers", "/var/log/pods", "/var/lib/cni")
 # Where the running cluster keeps its state, for a start that finds one running.
 MARK = "/run/rtcstack-k8s.dir"
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "kube-proxy")
-
-
-def versions():
-    out = {}
-    with open(os.path.join(HERE, "versions.env")) as f:
-        for line in f:
-            if "=" in line and not line.startswith("#"):
-                k, v = line.strip().split("=", 1)
-                out[k] = v
-    return out
-
-
-def cache_dir():
-    return os.environ.get("RTCSTACK_CACHE", os.path.expanduser("~/.cache/rtcstack"))
 
 
 def images():
@@ -110,15 +97,6 @@ def try_run(argv, timeout=30):
         return run(argv, check=False, timeout=timeout)
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(argv, -1, "timed out")
-
-
-def wait_for(check, what, timeout=60.0, logs=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise SystemExit("timed out after %.0f s waiting for %s%s" % (timeout, what, " (see %s)" % logs if logs else ""))
 
 
 def read_sysctl(key):
@@ -669,10 +647,6 @@ def status(args):
     report = {name: alive(pid) for name, pid in state.get("pids", {}).items()}
     print(json.dumps(report))
     return 0 if report and all(report.values()) else 1
-
-
-def interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
 
 
 def main(argv=None):

@@ -29,7 +29,8 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from harness import cache_dir, interrupted, versions, wait_for
+
 CLOUD = "rtcstack-test"
 REGION = "RegionOne"
 COMPUTES = ("compute1", "compute2")
@@ -51,20 +52,6 @@ FLAVOR = "rtcstack.small"
 IMAGE = "rtcstack-debian12"
 EXTERNAL = "rtcstack-external"
 EXTERNAL_CIDR = "203.0.113.0/24"
-
-
-def versions():
-    out = {}
-    with open(os.path.join(HERE, "versions.env")) as f:
-        for line in f:
-            if "=" in line and not line.startswith("#"):
-                k, v = line.strip().split("=", 1)
-                out[k] = v
-    return out
-
-
-def cache_dir():
-    return os.environ.get("RTCSTACK_CACHE", os.path.expanduser("~/.cache/rtcstack"))
 
 
 def venv_dir():
@@ -150,15 +137,6 @@ def port_open(port):
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_for(check, what, timeout=120.0, logs=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise SystemExit("timed out after %.0f s waiting for %s%s" % (timeout, what, " (see %s)" % logs if logs else ""))
 
 
 def save_state(d, state):
@@ -570,10 +548,6 @@ def status(args):
     report = {name: bool(members(pid, state["started"][name])) for name, pid in state.get("pids", {}).items()}
     print(json.dumps(report))
     return 0 if report and all(report.values()) else 1
-
-
-def interrupted(signum, frame):
-    raise KeyboardInterrupt("signal %d" % signum)
 
 
 def main(argv=None):
