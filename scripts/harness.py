@@ -1,7 +1,9 @@
 """What the local test harnesses (local_kubernetes.py, local_openstack.py) share: pinned versions, the
 cache directory, polling with a bound, and SIGTERM as an interrupt so a start cleans up after itself."""
 
+import json
 import os
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,3 +37,29 @@ def wait_for(check, what, timeout, logs=None):
 def interrupted(signum, frame):
     """A signal handler: SIGTERM/SIGHUP end a start like Ctrl-C, so its cleanup runs."""
     raise KeyboardInterrupt("signal %d" % signum)
+
+
+def save_state(d, state):
+    """The harness's state (PIDs, ports, what it changed) as D/state.json, root-only."""
+    path = os.path.join(d, "state.json")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        json.dump(state, f, indent=2)
+
+
+def load_state(d):
+    """D/state.json, or None when there is none (or it cannot be read)."""
+    try:
+        with open(os.path.join(d, "state.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def start_or_undo(start, stop, args):
+    """Run START(args); on any failure or interrupt, STOP(args, quiet=True) what it started and re-raise."""
+    try:
+        return start(args)
+    except BaseException:
+        print("start failed: stopping what was started (logs in %s/logs)" % os.path.abspath(args.dir), file=sys.stderr)
+        stop(args, quiet=True)
+        raise

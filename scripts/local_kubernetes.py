@@ -27,7 +27,7 @@ import sys
 import time
 import urllib.request
 
-from harness import cache_dir, interrupted, versions, wait_for
+from harness import cache_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
 
 NODE = "rtcstack-node"
 VETH = "rtck8s0"
@@ -359,28 +359,10 @@ def https_ok(url, pki):
         return False
 
 
-def save_state(d, state):
-    with open(os.path.join(d, "state.json"), "w") as f:
-        json.dump(state, f, indent=2)
-
-
-def load_state(d):
-    try:
-        with open(os.path.join(d, "state.json")) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
-
-
 # --- start / stop ---------------------------------------------------------------------------------
 
 def start(args):
-    try:
-        _start(args)
-    except BaseException:
-        print("start failed: stopping what was started (logs in %s/logs)" % os.path.abspath(args.dir), file=sys.stderr)
-        stop(args, quiet=True)
-        raise
+    return start_or_undo(_start, stop, args)
 
 
 def _start(args):

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from harness import cache_dir, interrupted, versions, wait_for
+from harness import cache_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
 
 CLOUD = "rtcstack-test"
 REGION = "RegionOne"
@@ -137,18 +137,6 @@ def port_open(port):
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def save_state(d, state):
-    write(os.path.join(d, "state.json"), json.dumps(state, indent=2))
-
-
-def load_state(d):
-    try:
-        with open(os.path.join(d, "state.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -261,12 +249,7 @@ def clouds_yaml(ports, password, project="admin"):
 # --- start ----------------------------------------------------------------------------------------
 
 def start(args):
-    try:
-        return _start(args)
-    except BaseException:
-        print("start failed: stopping what was started (logs in %s/logs)" % os.path.abspath(args.dir), file=sys.stderr)
-        stop(args, quiet=True)
-        raise
+    return start_or_undo(_start, stop, args)
 
 
 def _start(args):
