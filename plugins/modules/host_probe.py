@@ -13,7 +13,8 @@ description:
   - Reads the state of files, Debian packages and systemd units of a host and changes nothing.
   - The collection's roles call it once per run and skip on the controller every step the probe shows done,
     so a rerun that changes nothing costs one round trip per host instead of one per step.
-  - Returns checksums, never contents, so files that hold secrets can be probed.
+  - Returns checksums, never contents, of O(paths), so files that hold secrets can be probed; only the files named
+    in O(texts) are read out.
 author:
   - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
@@ -23,6 +24,18 @@ options:
   paths:
     description:
       - Files and directories to stat. A regular file also gets its SHA-1.
+    type: list
+    elements: path
+    default: []
+  marker:
+    description:
+      - A string; each regular file of O(paths) also gets C(marker), whether its content contains it (for
+        example the header a role writes into the files it owns).
+    type: str
+  texts:
+    description:
+      - Small files to read out, stripped of surrounding white space (kernel settings under C(/proc/sys) and
+        C(/sys), for example). Never name a file that holds a secret here. At most 64 KiB of each.
     type: list
     elements: path
     default: []
@@ -63,8 +76,9 @@ EXAMPLES = r"""
 RETURN = r"""
 paths:
   description:
-    - For each path of O(paths), C(exists); when it exists also C(dir), C(mode) (four octal digits), C(uid),
-      C(gid), and for a regular file C(sha1). Symbolic links are followed; C(link) is the target of a link.
+    - For each path of O(paths), C(exists); when it exists also C(dir), C(mode) (four octal digits), C(owner),
+      C(group), and for a regular file C(sha1) (and C(marker) when O(marker) is given). Symbolic links are
+      followed; C(link) is the target of a link.
   returned: always
   type: dict
   sample:
@@ -72,6 +86,11 @@ paths:
       {exists: true, dir: false, mode: "0755", owner: root, group: root, sha1: 3f786850e387550fdab836ed7e6dc881de23001b}
     /etc/nftables.d: {exists: true, dir: true, mode: "0755", owner: root, group: root}
     /etc/missing: {exists: false}
+texts:
+  description: For each path of O(texts), its stripped content, or V(null) when it cannot be read.
+  returned: always
+  type: dict
+  sample: {/sys/kernel/mm/transparent_hugepage/enabled: "always madvise [never]"}
 packages:
   description: For each package of O(packages), whether it is installed.
   returned: always
@@ -107,7 +126,7 @@ def group_name(gid):
         return str(gid)
 
 
-def stat_path(path):
+def stat_path(path, marker=None):
     try:
         st = os.stat(path)
     except OSError:
@@ -118,11 +137,26 @@ def stat_path(path):
         found["link"] = os.readlink(path)
     if not found["dir"]:
         digest = hashlib.sha1()  # noqa: S324 (a change check, as the copy module makes)
+        found_marker = False
+        tail = b""
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(65536), b""):
                 digest.update(block)
+                if marker and not found_marker:
+                    found_marker = marker in tail + block
+                    tail = block[-len(marker):]
         found["sha1"] = digest.hexdigest()
+        if marker:
+            found["marker"] = found_marker
     return found
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(65536).decode("utf-8", "replace").strip()
+    except OSError:
+        return None
 
 
 def installed_packages(module, names):
@@ -161,6 +195,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             paths=dict(type="list", elements="path", default=[]),
+            marker=dict(type="str"),
+            texts=dict(type="list", elements="path", default=[]),
             packages=dict(type="list", elements="str", default=[]),
             services=dict(type="list", elements="str", default=[]),
         ),
@@ -168,10 +204,12 @@ def main():
     )
     p = module.params
     try:
-        paths = dict((path, stat_path(path)) for path in p["paths"])
+        marker = p["marker"].encode("utf-8") if p["marker"] else None
+        paths = dict((path, stat_path(path, marker)) for path in p["paths"])
     except OSError as e:
         module.fail_json(msg="host_probe: cannot read %s: %s" % (e.filename, e.strerror))
-    module.exit_json(changed=False, paths=paths, packages=installed_packages(module, p["packages"]),
+    texts = dict((path, read_text(path)) for path in p["texts"])
+    module.exit_json(changed=False, paths=paths, texts=texts, packages=installed_packages(module, p["packages"]),
                      services=unit_states(module, p["services"]))
 
 

@@ -32,3 +32,19 @@ def test_a_link_is_followed_and_its_target_given(tmp_path):
 def test_unknown_ids_fall_back_to_numbers():
     assert host_probe.user_name(2 ** 31 - 3) == str(2 ** 31 - 3)
     assert host_probe.group_name(2 ** 31 - 3) == str(2 ** 31 - 3)
+
+
+def test_the_marker_is_found_across_blocks_and_only_in_regular_files(tmp_path):
+    f = tmp_path / "redis.conf"
+    f.write_bytes(b"x" * 65530 + b"# managed-by-rtcstack\n")
+    assert host_probe.stat_path(str(f), b"managed-by-rtcstack")["marker"] is True
+    assert host_probe.stat_path(str(f), b"other-marker")["marker"] is False
+    assert "marker" not in host_probe.stat_path(str(f))
+    assert "marker" not in host_probe.stat_path(str(tmp_path), b"managed-by-rtcstack")
+
+
+def test_texts_are_read_stripped_and_a_missing_one_is_none(tmp_path):
+    f = tmp_path / "enabled"
+    f.write_text("always madvise [never]\n")
+    assert host_probe.read_text(str(f)) == "always madvise [never]"
+    assert host_probe.read_text(str(tmp_path / "missing")) is None
