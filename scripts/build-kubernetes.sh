@@ -64,7 +64,8 @@ for b in "${k8s_binaries[@]}"; do
 done
 if [ "$need_k8s" = 1 ]; then
   echo "build-kubernetes: building Kubernetes $k8s_version (about 10 minutes on two cores)"
-  exec 9>/tmp/rtcstack-heavy.lock
+  # One build at a time per cache (two checkouts bootstrapping at once); a lock of its own, never a team's.
+  exec 9>"$CACHE/build-kubernetes.lock"
   flock 9
   build_kubernetes
   flock -u 9
@@ -75,7 +76,7 @@ helm_dir="$CACHE/helm-$HELM_VERSION"
 if [ ! -x "$helm_dir/helm" ]; then
   echo "build-kubernetes: building helm $HELM_VERSION with go install"
   # helm's version string comes from ldflags too (go install leaves it empty otherwise).
-  flock /tmp/rtcstack-heavy.lock env GOPATH="$CACHE/go" GOBIN="$helm_dir" CGO_ENABLED=0 \
+  flock "$CACHE/build-kubernetes.lock" env GOPATH="$CACHE/go" GOBIN="$helm_dir" CGO_ENABLED=0 \
     go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
     "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 fi

@@ -35,7 +35,8 @@ stamp="$venv/.rtcstack-build.sha256"
 
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "build-openstack: building the OpenStack $OPENSTACK_SERIES venv in $venv (about 3 minutes on two cores)"
-  exec 9>/tmp/rtcstack-heavy.lock
+  # One build at a time per cache; a lock of its own, never a team's.
+  exec 9>"$CACHE/build-openstack.lock"
   flock 9
   start=$(date +%s)
   if [ ! -x "$venv/bin/python" ]; then
