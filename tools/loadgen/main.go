@@ -134,6 +134,7 @@ type member struct {
 	subscriptions  sync.Map // track sid -> *subscription
 	bytesSent      atomic.Int64
 	publisherClips []*looper
+	quality        livekit.VideoQuality // the simulcast layer this subscriber asks for
 }
 
 type run struct {
@@ -244,6 +245,9 @@ func (r *run) join(m *member) {
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackPublished = func(pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		m.publishedAt.LoadOrStore(pub.SID(), time.Now())
+		if pub.Kind() == lksdk.TrackKindVideo {
+			_ = pub.SetVideoQuality(m.quality)
+		}
 	}
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		r.consume(m, track, pub)
@@ -360,6 +364,9 @@ func (r *run) consume(m *member, track *webrtc.TrackRemote, pub *lksdk.RemoteTra
 	}
 	if _, loaded := m.subscriptions.LoadOrStore(pub.SID(), s); loaded {
 		return
+	}
+	if pub.Kind() == lksdk.TrackKindVideo {
+		_ = pub.SetVideoQuality(m.quality)
 	}
 	go func() {
 		buf := make([]byte, 1500)
@@ -606,8 +613,17 @@ func main() {
 		fail("join_rate, duration, progress_interval and connect_timeout must be above 0")
 	}
 	r := &run{job: job, secret: secret, out: out}
+	// Subscribers ask for the simulcast layers in turn (high, medium, low), as a room of viewers with
+	// different window sizes does, so that publishers send every layer.
+	qualities := []livekit.VideoQuality{livekit.VideoQuality_HIGH, livekit.VideoQuality_MEDIUM, livekit.VideoQuality_LOW}
+	subscribers := 0
 	for _, spec := range job.Members {
-		r.members = append(r.members, &member{spec: spec})
+		m := &member{spec: spec, quality: livekit.VideoQuality_HIGH}
+		if spec.Kind == "subscriber" {
+			m.quality = qualities[subscribers%len(qualities)]
+			subscribers++
+		}
+		r.members = append(r.members, m)
 	}
 	if err := r.loadClips(); err != nil {
 		fail("%v", err)
