@@ -152,7 +152,7 @@ options:
     description:
       - A JSON file (mode 0600) rewritten every O(progress_interval) seconds with the connected
         participants, bitrate and loss so far; written through a temporary file and a rename.
-      - Written by O(engine=webrtc) only.
+      - Written by O(engine=webrtc) and O(engine=go).
     type: path
   progress_interval:
     description: Seconds between progress samples (and timeline points).
