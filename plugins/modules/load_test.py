@@ -55,7 +55,7 @@ options:
       - V(lk) runs C(lk load-test) (the LiveKit CLI, O(lk_path)); it measures less (no join or
         subscribe times, no jitter, no timeline).
       - V(go) runs C(rtcstack-loadgen) (O(loadgen_path)), a small program on LiveKit's Go SDK that
-        C(scripts/build-loadgen.sh) builds: publishers loop clips encoded at build time (no encoder
+        C(scripts/build-loadgen.sh) builds. Publishers loop clips encoded at build time (no encoder
         at run time, video with simulcast), subscribers count RTP packets without decoding. Several
         times cheaper per participant than V(webrtc); codecs V(vp8) and V(h264) only.
     type: str
