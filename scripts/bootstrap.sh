@@ -39,6 +39,8 @@ build_server() {
   "$CACHE/livekit-$version/server" --version
 }
 build_server "$LIVEKIT_SERVER_VERSION"
+# The go engine of the load test (rtcstack-loadgen, with its clips; cached by version).
+bash scripts/build-loadgen.sh >/dev/null
 # The role scenarios and the lab stack: the previous release (upgrade tests) and the test hosts.
 if [ "${RTCSTACK_ROLE_TESTS:-ci}" != 0 ]; then
   build_server "$LIVEKIT_SERVER_PREVIOUS_VERSION"

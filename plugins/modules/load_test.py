@@ -54,14 +54,24 @@ options:
         package on the host that runs the module).
       - V(lk) runs C(lk load-test) (the LiveKit CLI, O(lk_path)); it measures less (no join or
         subscribe times, no jitter, no timeline).
+      - V(go) runs C(rtcstack-loadgen) (O(loadgen_path)), a small program on LiveKit's Go SDK that
+        C(scripts/build-loadgen.sh) builds. Publishers loop clips encoded at build time (no encoder
+        at run time, video with simulcast), subscribers count RTP packets without decoding. Several
+        times cheaper per participant than V(webrtc); codecs V(vp8) and V(h264) only.
     type: str
-    choices: [webrtc, lk]
+    choices: [webrtc, lk, go]
     default: webrtc
   lk_path:
     description:
       - The C(lk) binary for O(engine=lk), a name looked up in PATH or a path.
     type: str
     default: lk
+  loadgen_path:
+    description:
+      - The C(rtcstack-loadgen) binary for O(engine=go), a name looked up in PATH or a path.
+    type: str
+    default: rtcstack-loadgen
+    version_added: 0.2.0
   preset:
     description:
       - The plan to start from. V(initial) 100 participants in 1 room, V(medium) 500 in 2, V(high)
@@ -142,7 +152,7 @@ options:
     description:
       - A JSON file (mode 0600) rewritten every O(progress_interval) seconds with the connected
         participants, bitrate and loss so far; written through a temporary file and a rename.
-      - Written by O(engine=webrtc) only.
+      - Written by O(engine=webrtc) and O(engine=go).
     type: path
   progress_interval:
     description: Seconds between progress samples (and timeline points).
@@ -236,7 +246,7 @@ result:
   contains:
     schema: {description: Version of this document, type: int}
     host: {description: Name of the generator, type: str}
-    engine: {description: V(webrtc) or V(lk), type: str}
+    engine: {description: "V(webrtc), V(lk) or V(go)", type: str}
     plan: {description: This host's share of the plan, type: dict}
     start_at: {description: The agreed start (epoch seconds), type: float}
     started_at: {description: When this host really started, type: float}
@@ -323,6 +333,7 @@ def argument_spec():
         mode=dict(type="str", choices=["run", "smoke"], default="run"),
         engine=dict(type="str", choices=list(ENGINES), default="webrtc"),
         lk_path=dict(type="str", default="lk"),
+        loadgen_path=dict(type="str", default="rtcstack-loadgen"),
         preset=dict(type="str", choices=sorted(PRESETS)),
         scale=dict(type="float"),
         room_prefix=dict(type="str", default="loadtest"),
@@ -417,7 +428,7 @@ def run_job(module, plan_slice, host, start_at):
                       validate_certs=params["validate_certs"], ca_path=params["ca_path"])
     job = Job(params["url"], params["api_key"], params["api_secret"], plan_slice, start_at, host,
               progress_path=params["progress_path"], progress_interval=params["progress_interval"],
-              lk_path=params["lk_path"], module=module)
+              lk_path=params["lk_path"], module=module, loadgen_path=params["loadgen_path"])
     try:
         result = run(params["engine"], job, sampler)
     except RunError as e:
@@ -455,7 +466,7 @@ def main():
     host = module.params["host_name"] or socket.gethostname()
     plan_slice = host_plan(module)
     start_at = start_time(module)
-    missing = ENGINES[module.params["engine"]].missing(host)
+    missing = ENGINES[module.params["engine"]].missing(host, module.params, plan_slice)
     if missing:
         fail(module, missing)
     summary = result_plan(plan_slice)

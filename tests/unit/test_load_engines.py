@@ -21,7 +21,7 @@ CLOSED = "http://127.0.0.1:1/metrics"
 
 
 def test_every_engine_implements_the_interface():
-    assert list(ENGINES) == ["webrtc", "lk"]
+    assert list(ENGINES) == ["webrtc", "lk", "go"]
     for name, engine in ENGINES.items():
         assert isinstance(engine, Engine) and engine.name == name
         assert type(engine).run is not Engine.run, "%s has no run()" % name

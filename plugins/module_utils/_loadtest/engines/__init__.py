@@ -9,7 +9,8 @@ Private to this collection: the interface may change without notice. The interfa
 
 from __future__ import annotations
 
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.go import GoEngine
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.lk import LkEngine
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.webrtc import WebrtcEngine
 
-ENGINES = dict((engine.name, engine) for engine in (WebrtcEngine(), LkEngine()))
+ENGINES = dict((engine.name, engine) for engine in (WebrtcEngine(), LkEngine(), GoEngine()))

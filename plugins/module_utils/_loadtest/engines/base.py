@@ -18,11 +18,11 @@ class Job:
 
     ``plan_slice`` is this host's share (``plan.split``); ``start_at`` is epoch seconds (the runner
     has already waited for it). ``module`` is the AnsibleModule (for ``get_bin_path``); ``lk_path``
-    is the option of the same name.
+    and ``loadgen_path`` are the options of the same names.
     """
 
     def __init__(self, url, api_key, api_secret, plan_slice, start_at, host, progress_path=None,
-                 progress_interval=10.0, lk_path="lk", module=None):
+                 progress_interval=10.0, lk_path="lk", module=None, loadgen_path="rtcstack-loadgen"):
         self.url = url
         self.api_key = api_key
         self.api_secret = api_secret
@@ -32,6 +32,7 @@ class Job:
         self.progress_path = progress_path
         self.progress_interval = progress_interval
         self.lk_path = lk_path
+        self.loadgen_path = loadgen_path
         self.module = module
 
 
@@ -39,8 +40,9 @@ class Engine:
     """What every engine provides; register an instance in ``engines.ENGINES`` under ``name``.
 
     - ``name``: the value of the load_test module's ``engine`` option.
-    - ``missing(host)``: why the engine cannot run on this host (one sentence for the user), or
-      ``None``. Called before anything touches the server, so it must be cheap.
+    - ``missing(host, params, plan_slice)``: why the engine cannot run on this host (one sentence for
+      the user), or ``None``; ``params`` are the module's options, ``plan_slice`` this host's share.
+      Called before anything touches the server, so it must be cheap.
     - ``run(job)``: run ``job.plan_slice`` and return the result dict (schema ``SCHEMA``, the keys in
       docs/load-test-results.md; ``generator`` and ``server_samples`` are added by the runner).
       A participant that fails is counted and listed in ``errors``, never raised. Raise
@@ -50,7 +52,7 @@ class Engine:
 
     name = ""
 
-    def missing(self, host):
+    def missing(self, host, params=None, plan_slice=None):
         return None
 
     def run(self, job):

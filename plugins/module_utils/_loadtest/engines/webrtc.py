@@ -447,7 +447,7 @@ class WebrtcEngine(Engine):
 
     name = "webrtc"
 
-    def missing(self, host):
+    def missing(self, host, params=None, plan_slice=None):
         if HAS_LIVEKIT:
             return None
         return ("engine=webrtc needs the livekit Python package (the LiveKit real-time SDK) in the Python that "
