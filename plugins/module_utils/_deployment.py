@@ -463,11 +463,12 @@ def _livekit_egress_ports(v):
 
 def _redis_ports(v):
     mode = v.get("redis_mode", "standalone")
-    ports = [_entry("redis", "tcp", _int(v.get("redis_port"), 6379), "private")]
+    source = v.get("redis_allowed_from", "private")
+    ports = [_entry("redis", "tcp", _int(v.get("redis_port"), 6379), source)]
     if mode == "sentinel":
-        ports.append(_entry("redis-sentinel", "tcp", _int(v.get("redis_sentinel_port"), 26379), "private"))
+        ports.append(_entry("redis-sentinel", "tcp", _int(v.get("redis_sentinel_port"), 26379), source))
     if mode == "cluster":
-        ports.append(_entry("redis-cluster-bus", "tcp", _int(v.get("redis_cluster_bus_port"), 16379), "private"))
+        ports.append(_entry("redis-cluster-bus", "tcp", _int(v.get("redis_cluster_bus_port"), 16379), source))
     return ports
 
 
