@@ -56,7 +56,7 @@ def plan(openstack_cloud, tmp_path_factory):
         "openstack_infra_flavor: %s" % info["flavor"],
         "openstack_infra_image: %s" % info["image"],
         "openstack_infra_public_key: %s" % json.dumps(public_key),
-        "openstack_infra_inventory_path: %s" % os.path.join(d, "openstack.yml"),
+        "openstack_infra_inventory_path: openstack.yml",
         "openstack_infra_server_timeout: 180", ""])
     with open(os.path.join(d, "group_vars", "all.yml"), "w") as f:
         f.write(group_vars)
