@@ -192,7 +192,18 @@ def test_anti_affinity_and_floating_ips(plan):
 def inventory(plan):
     r = run(plan, [os.path.join(BIN, "ansible-inventory"), "-i", plan["inventory"], "--list"], "inventory")
     assert r.rc == 0, r.out
-    return json.loads(r.out[r.out.index("{"):])
+    return unwrap(json.loads(r.out[r.out.index("{"):]))
+
+
+def unwrap(value):
+    """ansible-inventory --list writes inventory plugin values as {"__ansible_unsafe": value}."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
 
 
 def test_dynamic_inventory_feeds_site_yml(plan):
