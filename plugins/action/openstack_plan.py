@@ -13,7 +13,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils import _deploymen
 
 HOST_SETTINGS = ("flavor", "image", "volume_size", "floating_ip")
 ARGS = {"name": str, "private_cidrs": list, "ipv6": bool, "icmp": bool, "server_group_policies": dict, "keypair": str,
-        "defaults": dict, "fail_on_problems": bool}
+        "defaults": dict, "fail_on_problems": bool, "groups": list, "extra_tags": list}
 
 
 class ActionModule(ActionBase):
@@ -45,7 +45,7 @@ class ActionModule(ActionBase):
                 settings[name][key] = defaults.get(key) if value is None else value
         options = {"deployment": args["name"], "private_cidrs": args.get("private_cidrs") or [], "ipv6": args.get("ipv6", False),
                    "icmp": args.get("icmp", True), "server_group_policies": args.get("server_group_policies") or {},
-                   "keypair": args.get("keypair")}
+                   "keypair": args.get("keypair"), "groups": args.get("groups") or [], "extra_tags": args.get("extra_tags") or []}
         try:
             plan = _openstack.plan(model, settings, options)
         except ValueError as e:

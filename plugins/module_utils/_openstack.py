@@ -137,7 +137,8 @@ def plan(model, settings, options):
     """The OpenStack plan of a model.
 
     settings: host -> {flavor, image, volume_size, floating_ip (None: from the model)}; options: deployment,
-    private_cidrs, ipv6, icmp, server_group_policies (group -> policy).
+    private_cidrs, ipv6, icmp, server_group_policies (group -> policy), groups (only these node groups; default all),
+    extra_tags (more server tags).
     """
     deployment = options["deployment"]
     problems = []
@@ -147,7 +148,8 @@ def plan(model, settings, options):
         deployment = "invalid"
     problems.extend(p["message"] for p in model.get("problems", [])
                     if not any(text in p["message"] for text in ADDRESS_PROBLEMS))
-    hosts = [h for h, n in model["nodes"].items() if set(n["groups"]) & set(_deployment.STACK_GROUPS)]
+    only = options.get("groups") or _deployment.STACK_GROUPS
+    hosts = [h for h, n in model["nodes"].items() if set(n["groups"]) & set(_deployment.STACK_GROUPS) & set(only)]
     group_of = {}
     for host in hosts:
         groups = [g for g in model["nodes"][host]["groups"] if g in _deployment.STACK_GROUPS]
@@ -217,7 +219,7 @@ def plan(model, settings, options):
             "volume_size": volume,
             "floating_ip": _public(model, host) if floating is None else bool(floating),
             "metadata": {"rtcstack_managed": MANAGED_BY, "rtcstack_deployment": deployment, "rtcstack_groups": group_of[host]},
-            "tags": ["rtcstack-livekit", "rtcstack-" + deployment],
+            "tags": ["rtcstack-livekit", "rtcstack-" + deployment] + list(options.get("extra_tags") or []),
         })
 
     return {

@@ -81,8 +81,8 @@ problems:
 owned:
   description:
     - The deployment's resources found - C(servers) (name, id, group, status, fixed_ips, floating_ips, compute_host when
-      visible), C(security_groups), C(server_groups), C(network), C(subnet), C(router), C(keypair) (name and id each;
-      null when absent).
+      visible, created_at, minutes since then), C(security_groups), C(server_groups), C(network), C(subnet), C(router),
+      C(keypair) (name and id each; null when absent).
   returned: always
   type: dict
 quota:
@@ -95,6 +95,7 @@ flavors:
   type: dict
 """
 
+import datetime
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -119,6 +120,15 @@ def _addresses(server):
         for a in entries:
             (floating if a.get("OS-EXT-IPS:type") == "floating" else fixed).append(a.get("addr"))
     return fixed, floating
+
+
+def _minutes(created_at):
+    """Minutes since a server was created (its cost in server-minutes so far); None when unknown."""
+    try:
+        created = datetime.datetime.strptime(str(created_at).replace("Z", "+00:00"), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+    return round((datetime.datetime.now(datetime.timezone.utc) - created).total_seconds() / 60, 1)
 
 
 def _quota_value(value):
@@ -190,7 +200,8 @@ def inspect(conn, params):
             fixed, floating = _addresses(server)
             owned["servers"].append({"name": server.name, "id": server.id, "group": meta.get("rtcstack_groups"),
                                      "status": server.status, "fixed_ips": fixed, "floating_ips": floating,
-                                     "compute_host": server.compute_host})
+                                     "compute_host": server.compute_host, "created_at": server.created_at,
+                                     "minutes": _minutes(server.created_at)})
     owned_ids = {s["id"] for s in owned["servers"]}
     for planned in plan["servers"]:
         foreign = [s for s in by_name.get(planned["name"], []) if s.id not in owned_ids]

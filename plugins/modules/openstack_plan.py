@@ -49,6 +49,19 @@ options:
   keypair:
     description: The keypair's name (default the deployment's name).
     type: str
+  groups:
+    description:
+      - Plan only the hosts of these node groups (default every C(livekit_*) group); a source group outside them is
+        allowed by its hosts' addresses. The load-generator fleet (C(playbooks/loadgen_fleet.yml)) plans
+        C(livekit_loadgen) only.
+    type: list
+    elements: str
+  extra_tags:
+    description:
+      - More tags for every server (the fleet adds the main deployment's C(rtcstack-NAME), so that its dynamic inventory
+        lists the generators).
+    type: list
+    elements: str
   fail_on_problems:
     description: Fail when the plan has problems (with V(false) they are only returned, for a removal).
     type: bool

@@ -337,6 +337,32 @@ def test_check_mode_after_provision_changes_nothing(plan):
     assert project(plan["cloud"]) == before
 
 
+def test_loadgen_fleet_joins_the_inventory_and_leaves_with_its_cost(plan):
+    cloud = plan["cloud"]
+    before = project(cloud)
+    fleet = os.path.join(PLAYBOOKS, "loadgen_fleet.yml")
+    r = run(plan, [os.path.join(BIN, "ansible-playbook"), "-i", plan["inventory"], fleet, "-e", "loadgen_fleet_size=2"], "fleet")
+    assert r.rc == 0, r.out[-3000:]
+    generators = [NAME + "-loadgen-1", NAME + "-loadgen-2"]
+    inv = inventory(plan)
+    assert sorted(inv["livekit_loadgen"]["hosts"]) == generators
+    for host in generators:
+        assert inv["_meta"]["hostvars"][host]["ansible_host"].startswith("203.0.113.")
+    monitoring = inv["_meta"]["hostvars"]["os-monitoring-1"]["private_ip"]
+    sg = NAME + "-loadgen-loadgen"
+    sg_id = next(s["ID"] for s in cloud.openstack("security", "group", "list") if s["Name"] == sg)
+    assert cloud_rules(cloud, {sg: sg_id})[sg] == sorted([
+        ("icmp", "", "0.0.0.0/0"), ("tcp", "22:22", "0.0.0.0/0"), ("tcp", "9100:9100", monitoring + "/32")])
+    r = run(plan, [os.path.join(BIN, "ansible-playbook"), "-i", plan["inventory"], fleet, "-e", "loadgen_fleet_size=2"],
+            "fleet-rerun")
+    assert r.rc == 0 and r.changed == 0, re.findall(r"changed: \[.*", r.out)
+    r = run(plan, [os.path.join(BIN, "ansible-playbook"), "-i", plan["inventory"], fleet, "-e", "loadgen_fleet_state=absent"],
+            "fleet-absent")
+    assert r.rc == 0, r.out[-3000:]
+    assert re.search(r"2 generator\(s\) removed after [0-9.]+ server-minutes in all", r.out), r.out[-2000:]
+    assert project(cloud) == before  # the main deployment untouched
+
+
 def test_teardown_removes_only_what_the_deployment_owns(plan):
     cloud = plan["cloud"]
     info = cloud.info

@@ -152,3 +152,20 @@ def test_ownership_marks():
     with open(os.path.join(ROOT, "roles", "openstack_infra", "vars", "main.yml")) as f:
         mark = yaml.safe_load(f)["_openstack_infra_mark"]
     assert mark.replace("{{ openstack_infra_name }}", "e2e") == _openstack.mark("e2e")
+
+
+def test_only_some_groups_and_extra_tags():
+    m = inventory_model(PLAN_INVENTORY)
+    p = make(m, {"groups": ["livekit_sfu"]})
+    # the groups outside the plan have no known address yet: named, no rule
+    text = " ".join(p["problems"])
+    assert "os-sfu-1: livekit-http allows from livekit_proxy, whose hosts os-proxy-1 are not in the plan" in text
+    for source, address in (("monitoring", "10.42.0.9"), ("proxy", "10.42.0.7")):
+        m["sources"][source]["addresses"] = [address]
+        m["sources"][source]["missing"] = []
+    p = make(m, {"groups": ["livekit_sfu"], "extra_tags": ["rtcstack-main"]})
+    assert p["problems"] == []
+    assert [s["name"] for s in p["servers"]] == ["os-sfu-1", "os-sfu-2"]
+    assert p["servers"][0]["tags"] == ["rtcstack-livekit", "rtcstack-e2e", "rtcstack-main"]
+    rules = ingress(p["security_groups"][0])
+    assert ("tcp", 9100, 9100, "10.42.0.9/32") in rules and ("tcp", 7880, 7880, "10.42.0.7/32") in rules
