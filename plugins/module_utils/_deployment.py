@@ -741,6 +741,8 @@ def build(groups, hostvars, defaults):
                 if not is_group_source(source) or source in sources:
                     continue
                 group = source if source in groups else "livekit_" + source if "livekit_" + source in groups else None
+                if group is None:  # a group of the collection that the inventory leaves out (a dynamic one has no empty groups)
+                    group = next((g for g in (source, "livekit_" + source) if g in MODEL_GROUPS), None)
                 members = groups.get(group, []) if group else []
                 reach = {h: (nodes[h]["addresses"] if h in nodes else _safe_addresses(hostvars, h, defaults, groups))["reach"]
                          for h in members}
