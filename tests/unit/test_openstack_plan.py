@@ -169,3 +169,17 @@ def test_only_some_groups_and_extra_tags():
     assert p["servers"][0]["tags"] == ["rtcstack-livekit", "rtcstack-e2e", "rtcstack-main"]
     rules = ingress(p["security_groups"][0])
     assert ("tcp", 9100, 9100, "10.42.0.9/32") in rules and ("tcp", 7880, 7880, "10.42.0.7/32") in rules
+
+
+def test_rule_keys_of_the_rules_module():
+    from ansible_collections.rtcstack.livekit.plugins.modules import openstack_security_group_rules as rules
+
+    # from anywhere with or without a prefix is one rule; a range ending at 65535 is compared whole
+    assert rules._key("ingress", "IPv4", "udp", 60001, 65535, "0.0.0.0/0", None) == \
+        rules._key("ingress", "IPv4", "udp", 60001, 65535, None, None)
+    key = rules._key
+    assert key("ingress", "IPv4", "udp", 60001, 65535, None, None) != key("ingress", "IPv4", "udp", 60001, 65534, None, None)
+    assert key("egress", "IPv6", None, None, None, None, None) == key("egress", "IPv6", "any", None, None, "::/0", None)
+    assert rules._line(rules._key("ingress", "IPv4", "tcp", 6379, 6379, None, "id-1"), {"id-1": "e2e-sfu"}) == \
+        "ingress IPv4 tcp 6379 from e2e-sfu"
+    assert rules._line(rules._key("egress", "IPv4", None, None, None, None, None), {}) == "egress IPv4 any to any"
