@@ -50,7 +50,7 @@ class ActionModule(ActionBase):
             plan = _openstack.plan(model, settings, options)
         except ValueError as e:
             raise AnsibleActionFail("the OpenStack plan of the inventory: %s" % e) from None
-        result.update(changed=False, plan=plan, model_ports={h: p for h, p in model["ports"].items()})
+        result.update(changed=False, plan=plan, model_ports=dict(model["ports"]))
         if plan["problems"] and args.get("fail_on_problems", True):
             result.update(failed=True, msg="The OpenStack plan of the inventory has %d problem(s): %s"
                           % (len(plan["problems"]), " | ".join(plan["problems"])))
