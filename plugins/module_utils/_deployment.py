@@ -463,11 +463,12 @@ def _livekit_egress_ports(v):
 
 def _redis_ports(v):
     mode = v.get("redis_mode", "standalone")
-    ports = [_entry("redis", "tcp", _int(v.get("redis_port"), 6379), "private")]
+    source = v.get("redis_allowed_from", "private")
+    ports = [_entry("redis", "tcp", _int(v.get("redis_port"), 6379), source)]
     if mode == "sentinel":
-        ports.append(_entry("redis-sentinel", "tcp", _int(v.get("redis_sentinel_port"), 26379), "private"))
+        ports.append(_entry("redis-sentinel", "tcp", _int(v.get("redis_sentinel_port"), 26379), source))
     if mode == "cluster":
-        ports.append(_entry("redis-cluster-bus", "tcp", _int(v.get("redis_cluster_bus_port"), 16379), "private"))
+        ports.append(_entry("redis-cluster-bus", "tcp", _int(v.get("redis_cluster_bus_port"), 16379), source))
     return ports
 
 
@@ -740,6 +741,8 @@ def build(groups, hostvars, defaults):
                 if not is_group_source(source) or source in sources:
                     continue
                 group = source if source in groups else "livekit_" + source if "livekit_" + source in groups else None
+                if group is None:  # a group of the collection that the inventory leaves out (a dynamic one has no empty groups)
+                    group = next((g for g in (source, "livekit_" + source) if g in MODEL_GROUPS), None)
                 members = groups.get(group, []) if group else []
                 reach = {h: (nodes[h]["addresses"] if h in nodes else _safe_addresses(hostvars, h, defaults, groups))["reach"]
                          for h in members}

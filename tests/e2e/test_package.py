@@ -31,7 +31,8 @@ from conftest import ROOT
 BIN = os.path.dirname(sys.executable)
 
 # What the tarball may hold (paths relative to the collection root). See "Packaging" in docs/developing.md.
-USER_PLAYBOOKS = ("site", "preflight", "upgrade", "rotate_keys", "verify", "load_test", "kubernetes")
+USER_PLAYBOOKS = ("site", "preflight", "upgrade", "rotate_keys", "verify", "load_test", "kubernetes", "provision",
+                  "loadgen_fleet")
 ALLOWED = [re.compile(p) for p in (
     r"(MANIFEST\.json|FILES\.json|README\.md|LICENSE|CHANGELOG\.rst|requirements\.txt|bindep\.txt)",
     r"meta/(runtime|execution-environment)\.yml",

@@ -205,6 +205,16 @@ def test_unknown_group_and_host_without_address():
     assert ok["sources"]["proxy"]["addresses"] == ["192.0.2.7"]
 
 
+def test_a_collection_group_left_out_of_the_inventory_is_empty():
+    """A dynamic inventory has no empty groups: a source naming a livekit_* group it lacks allows nobody."""
+    m = small({"livekit_redis": ["r"], "livekit_sfu": ["s"]},
+              {"r": {"redis_allowed_from": ["livekit_sfu", "livekit_ingress", "egress"], "ansible_host": "10.0.0.1"},
+               "s": {"ansible_host": "10.0.0.2"}})
+    assert m["problems"] == []
+    assert m["sources"]["livekit_ingress"] == {"group": "livekit_ingress", "hosts": [], "addresses": [], "missing": []}
+    assert m["sources"]["egress"]["group"] == "livekit_egress"
+
+
 def test_invalid_port_is_a_problem_not_an_error():
     m = small({"livekit_turn": ["t"]}, {"t": {"coturn_min_port": 60000, "coturn_max_port": 50000}})
     assert m["ports"]["t"] == []
