@@ -48,3 +48,14 @@ def test_host_port_conflicts():
     ]
     assert len(k8s_host_port_conflicts(pods, ENTRIES, OURS)) == 3
     assert k8s_host_port_conflicts(pods, ENTRIES, OURS, ["c"]) == []
+
+
+def test_memory_mb_of_node_quantities():
+    from ansible_collections.rtcstack.livekit.plugins.filter.k8s import k8s_memory_mb
+    assert k8s_memory_mb("16318864Ki") == 15936
+    assert k8s_memory_mb("8Gi") == 8192
+    assert k8s_memory_mb("1073741824") == 1024
+    assert k8s_memory_mb("2G") == 1907
+    for bad in ("1.5Gi", "lots", "8Xi", ""):
+        with pytest.raises(AnsibleFilterError, match="memory quantity"):
+            k8s_memory_mb(bad)
