@@ -4,6 +4,7 @@
 #                             playbooks/kubernetes.yml from a lab-shaped inventory: node tuning (DaemonSet), Redis in
 #                             the cluster, the coturn DaemonSet, livekit-server from the official chart, the
 #                             NetworkPolicies; prints how to connect. A second run changes nothing.
+#   scripts/lab-k8s.sh up     the same without scripts/bootstrap.sh first (the venv, binaries and images are there).
 #   scripts/lab-k8s.sh stop   stop the cluster: its processes, pods, links and mounts; the host sysctls it or the
 #                             node tuning changed are written back.
 # State (secrets 0600, the cluster's state and logs) lives in .cache/lab-k8s.
@@ -96,7 +97,6 @@ start_lab() {
     echo "lab-k8s: the official livekit-server chart is not at $CHART (users get it from its chart repository)" >&2
     exit 1
   fi
-  bash scripts/build-kubernetes.sh
   if ! .venv/bin/python scripts/local_kubernetes.py status --dir "$CLUSTER_DIR" >/dev/null 2>&1; then
     .venv/bin/python scripts/local_kubernetes.py start --dir "$CLUSTER_DIR" >/dev/null
   fi
@@ -131,7 +131,12 @@ case "${1:-}" in
       .venv/bin/python scripts/local_kubernetes.py stop --dir "$CLUSTER_DIR"
     fi
     ;;
+  up)
+    shift
+    start_lab "$@"
+    ;;
   *)
+    # The Kubernetes binaries and the local images are built by bootstrap.sh (scripts/build-kubernetes.sh).
     RTCSTACK_ROLE_TESTS=0 bash scripts/bootstrap.sh
     start_lab "$@"
     ;;
