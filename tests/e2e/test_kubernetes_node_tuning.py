@@ -118,7 +118,8 @@ def readback_in_a_pod(cluster, keys):
         time.sleep(1)
     assert phase == "Succeeded", cluster.kubectl("-n", NAMESPACE, "describe", "pod", "readback", check=False)
     out = cluster.kubectl("-n", NAMESPACE, "logs", "readback")
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    # /proc/sys separates the numbers of a vector key with tabs; the ConfigMap with single spaces
+    return {k: " ".join(v.split()) for k, v in (line.split("=", 1) for line in out.splitlines() if "=" in line)}
 
 
 def configmap(cluster):
