@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LAB_DIR="$(pwd)/.cache/lab-k8s"
 CLUSTER_DIR="$LAB_DIR/cluster"
-CHART="$(cd .. && pwd)/shared/charts/livekit-helm/livekit-server"
+CHART="${RTCSTACK_CHARTS:-$(cd .. && pwd)/shared/charts}/livekit-helm/livekit-server"
 # Ports of its own: make lab-api's loopback server keeps 7880.
 PORT=7890 RTC_TCP=7891 RTC_UDP=7892 METRICS=7899
 mkdir -p "$LAB_DIR"

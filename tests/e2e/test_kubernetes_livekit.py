@@ -20,7 +20,9 @@ import pytest
 from adhoc import ansible_env, run_module
 from conftest import ROOT, assert_no_secrets, write_log
 
-CHART = os.path.join(os.path.dirname(ROOT), "shared", "charts", "livekit-helm", "livekit-server")
+# ../shared/charts of the checkout; RTCSTACK_CHARTS for a checkout elsewhere (a git worktree).
+CHARTS = os.environ.get("RTCSTACK_CHARTS", os.path.join(os.path.dirname(ROOT), "shared", "charts"))
+CHART = os.path.join(CHARTS, "livekit-helm", "livekit-server")
 SUPPORT = os.path.join(ROOT, "tests", "support")
 BIN = os.path.dirname(sys.executable)
 # Ports of its own: the API tests' livekit-server runs on the host's loopback at the same time.

@@ -20,7 +20,8 @@ import yaml
 from adhoc import ansible_env
 from conftest import ROOT, assert_no_secrets, write_log
 
-CHARTS = os.path.join(os.path.dirname(ROOT), "shared", "charts", "livekit-helm")
+# ../shared/charts of the checkout; RTCSTACK_CHARTS for a checkout elsewhere (a git worktree).
+CHARTS = os.path.join(os.environ.get("RTCSTACK_CHARTS", os.path.join(os.path.dirname(ROOT), "shared", "charts")), "livekit-helm")
 BIN = os.path.dirname(sys.executable)
 NAMESPACE = "workers-e2e"
 REDIS = "10.208.0.250:6379"  # an explicit VM-style Redis block: the password is added by the VM role's logic
