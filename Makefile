@@ -2,12 +2,17 @@
 # make lab-api - only a real LiveKit on loopback, converged with playbooks/lab_api.yml
 # make test  - every test (what CI runs)
 # make test-roles - every Molecule scenario (one per role too) on real systemd hosts (podman)
+# make lab-k8s - the lab on a real local single-node Kubernetes (playbooks/kubernetes.yml); make stop-k8s stops it
 # make ee    - the AWX execution environment image from this checkout, and job-template runs inside it
-.PHONY: lab lab-api test test-roles stop ee
+.PHONY: lab lab-api lab-k8s test test-roles stop stop-k8s ee
 lab:
 	bash scripts/lab.sh
 lab-api:
 	bash scripts/lab.sh api
+lab-k8s:
+	bash scripts/lab-k8s.sh
+stop-k8s:
+	bash scripts/lab-k8s.sh stop
 test:
 	bash scripts/test.sh
 stop:

@@ -12,7 +12,8 @@ kube-scheduler, containerd (own config, root and state under DIR), kubelet and k
 ServiceAccount, and prints DIR/cluster.json (kubeconfig path, node address, image names).
 ``stop`` removes the pods' containers, stops exactly the processes it started (by PID), deletes
 kube-proxy's nftables tables, the CNI bridge, the veth and the namespace, unmounts what is left
-under DIR and restores the host sysctls recorded before the start (the kubelet changes some).
+under DIR and restores the host sysctls recorded before the start (the kubelet changes some, and so does
+the node tuning DaemonSet of roles/k8s_node_tuning).
 """
 
 import argparse
@@ -27,6 +28,7 @@ import sys
 import time
 import urllib.request
 
+import yaml
 from harness import cache_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
 
 NODE = "rtcstack-node"
@@ -42,6 +44,20 @@ SYSCTLS = ("vm.overcommit_memory", "kernel.panic", "kernel.panic_on_oops", "net.
            "net.netfilter.nf_conntrack_max", "net.netfilter.nf_conntrack_tcp_timeout_established",
            "net.netfilter.nf_conntrack_tcp_timeout_close_wait", "net.ipv4.conf.all.route_localnet",
            "net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables")
+
+
+def tuning_keys():
+    """Keys the node tuning DaemonSet (roles/k8s_node_tuning) may write on the node: those of every profile table
+    of the node_tuning role, and the reserved ports. Recorded and restored like the kubelet's."""
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "roles", "node_tuning", "vars",
+                           "main.yml")) as f:
+        tables = yaml.safe_load(f)
+    keys = {k for name in ("_node_tuning_common", "_node_tuning_media", "_node_tuning_redis", "_node_tuning_loadgen")
+            for k in tables[name]}
+    return tuple(sorted(keys | {"net.ipv4.ip_local_reserved_ports"}))
+
+
+SYSCTLS = SYSCTLS + tuple(k for k in tuning_keys() if k not in SYSCTLS)
 # Host paths the kubelet writes to whatever its configuration says: removed by stop when they did not exist.
 HOST_DIRS = ("/var/log/containers", "/var/log/pods", "/var/lib/cni")
 # Where the running cluster keeps its state, for a start that finds one running.
@@ -109,7 +125,7 @@ def read_sysctl(key):
 
 def write_sysctl(key, value):
     with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
-        f.write(value)
+        f.write(value + "\n")  # "\n" alone empties a list key (ip_local_reserved_ports); "" would write nothing
 
 
 # --- certificates ---------------------------------------------------------------------------------

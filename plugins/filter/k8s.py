@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, rtcstack.livekit contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Preflight filters of the Kubernetes roles: which nodes a selector matches, which host ports are taken.
+"""Filters of the Kubernetes roles: which nodes a selector matches, which host ports are taken, node memory,
+NetworkPolicies from the port model.
 
 They read what kubernetes.core.k8s_info returns (Node and Pod objects as dicts) and return names or
 messages. The documentation of each filter is in the ``<filter>.yml`` file next to this one.
@@ -10,6 +11,8 @@ messages. The documentation of each filter is in the ``<filter>.yml`` file next 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.rtcstack.livekit.plugins.module_utils._deployment import PortError, network_policies
 
 
 def _labels(obj):
@@ -59,6 +62,27 @@ def k8s_host_port_conflicts(pods, entries, own_labels, nodes=None):
     return messages
 
 
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def k8s_memory_mb(quantity):
+    """MiB of a Kubernetes memory quantity ("16318864Ki", "8Gi", "1073741824"), rounded down."""
+    text = str(quantity).strip()
+    number = text.rstrip("kKMGTi")
+    unit = text[len(number):]
+    if unit not in _UNITS or not number.isdigit():
+        raise AnsibleFilterError("k8s_memory_mb: %r is not a memory quantity like 16318864Ki, 8Gi or 1073741824" % (quantity,))
+    return int(number) * _UNITS[unit] // 2**20
+
+
+def k8s_network_policies(entries, pods, peers=None, groups=None, private=None):
+    """NetworkPolicies of the pod-network owners of ``entries`` (the model's port entries of a livekit_k8s host)."""
+    try:
+        return network_policies(entries, pods, peers=peers, groups=groups, private=private)
+    except PortError as e:
+        raise AnsibleFilterError(str(e)) from None
+
+
 class FilterModule(object):
     """The Kubernetes preflight filters of rtcstack.livekit."""
 
@@ -66,4 +90,6 @@ class FilterModule(object):
         return {
             "k8s_nodes_matching": k8s_nodes_matching,
             "k8s_host_port_conflicts": k8s_host_port_conflicts,
+            "k8s_memory_mb": k8s_memory_mb,
+            "k8s_network_policies": k8s_network_policies,
         }

@@ -472,6 +472,16 @@ def _redis_ports(v):
     return ports
 
 
+def _k8s_redis_runs(v):
+    """playbooks/kubernetes.yml runs k8s_redis unless the inventory has VM Redis hosts or it is switched off."""
+    return _truthy(v.get("k8s_redis_enabled", True)) and not v.groups.get("livekit_redis")
+
+
+def _k8s_redis_ports(v):
+    """Redis in the cluster: a port of the pod network (a ClusterIP Service), reached only by LiveKit's pods."""
+    return [_entry("redis", "tcp", _int(v.get("k8s_redis_port"), 6379), K8S_LIVEKIT_SOURCE)]
+
+
 def _firewall_ports(v):
     """SSH (owner firewall_ssh) and firewall_extra_ports (each its own owner unless it names one)."""
     ports = [dict(_entry("ssh", "tcp", v.get("firewall_ssh_port", 22), "any"), owner="firewall_ssh")]
@@ -511,6 +521,9 @@ STACK_GROUPS = SERVICE_GROUPS + ("livekit_loadgen", "livekit_monitoring")
 # One inventory host per Kubernetes cluster (reached with its kubeconfig); its ports are the host ports
 # of the pods the k8s_* roles run on the host network of its nodes.
 K8S_GROUPS = ("livekit_k8s",)
+# As a `from` of a port of a livekit_k8s host: the LiveKit pods of that cluster (they run on the host network of
+# their nodes, so a NetworkPolicy admits them by their labels and by their nodes' addresses).
+K8S_LIVEKIT_SOURCE = "livekit_k8s"
 MODEL_GROUPS = STACK_GROUPS + K8S_GROUPS
 
 # role -> the inventory groups it runs on, the function that declares its ports from its variables (None: no
@@ -527,6 +540,7 @@ ROLES = {
     "load_test": {"groups": ("livekit_loadgen",), "ports": None, "when": None},
     "monitoring": {"groups": STACK_GROUPS, "ports": _monitoring_ports, "when": _monitoring_runs},
     "k8s_livekit_server": {"groups": K8S_GROUPS, "ports": _livekit_server_ports, "when": None},
+    "k8s_redis": {"groups": K8S_GROUPS, "ports": _k8s_redis_ports, "when": _k8s_redis_runs},
 }
 
 
@@ -790,6 +804,51 @@ def _safe_addresses(hostvars, host, defaults, groups):
         return _addresses(HostView(host, _vars_of(hostvars, host), defaults, groups))
     except _Undefined:
         return dict(NO_ADDRESS)
+
+
+def _ip_block(address):
+    return {"ipBlock": {"cidr": str(ipaddress.ip_network(str(address).strip(), strict=False))}}
+
+
+def network_policies(entries, pods, peers=None, groups=None, private=None):
+    """NetworkPolicy objects (without namespace) admitting exactly what the port entries allow.
+
+    entries: a livekit_k8s host's port entries (the model's); pods: owner -> {name, labels} for the owners whose pods
+    are on the pod network (entries of other owners, on the host network, get no policy); peers: source -> list of
+    NetworkPolicyPeer dicts or addresses (e.g. the LiveKit pods' labels and their nodes' addresses); groups: source ->
+    addresses (the model's sources). One policy per owner selects its pods, denies every other ingress and has one rule per entry.
+    """
+    private = DEFAULT_PRIVATE if private is None else private
+    peers, groups = peers or {}, groups or {}
+    policies = []
+    for owner in sorted(pods or {}):
+        rules = []
+        for entry in port_entries([e for e in entries or [] if e.get("owner") == owner]):
+            port = {"protocol": entry["proto"].upper(), "port": entry["start"]}
+            if entry["end"] != entry["start"]:
+                port["endPort"] = entry["end"]
+            rule = {"ports": [port]}
+            if "any" not in entry["from"]:
+                rule["from"] = []
+                for source in entry["from"]:
+                    if source in peers:
+                        found = [_ip_block(p) if isinstance(p, str) else p for p in peers[source]]
+                    elif source == "private" or is_address(source) or source in groups:
+                        found = [_ip_block(a) for a in (private if source == "private" else groups.get(source, [source]))]
+                    else:
+                        raise PortError("network_policies: %s (%s) allows from %r, which is neither any, private, an "
+                                        "address nor a known source" % (entry["name"], owner, source))
+                    rule["from"].extend(p for p in found if p not in rule["from"])
+                if not rule["from"]:
+                    continue  # no address known: nothing is admitted (an empty `from` would admit everyone)
+            rules.append(rule)
+        policies.append({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": pods[owner]["name"]},
+            "spec": {"podSelector": {"matchLabels": dict(pods[owner]["labels"])}, "policyTypes": ["Ingress"], "ingress": rules},
+        })
+    return policies
 
 
 def node(model, host):

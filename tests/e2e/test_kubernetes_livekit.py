@@ -20,7 +20,9 @@ import pytest
 from adhoc import ansible_env, run_module
 from conftest import ROOT, assert_no_secrets, write_log
 
-CHART = os.path.join(os.path.dirname(ROOT), "shared", "charts", "livekit-helm", "livekit-server")
+# ../shared/charts of the checkout; RTCSTACK_CHARTS for a checkout elsewhere (a git worktree).
+CHARTS = os.environ.get("RTCSTACK_CHARTS", os.path.join(os.path.dirname(ROOT), "shared", "charts"))
+CHART = os.path.join(CHARTS, "livekit-helm", "livekit-server")
 SUPPORT = os.path.join(ROOT, "tests", "support")
 BIN = os.path.dirname(sys.executable)
 # Ports of its own: the API tests' livekit-server runs on the host's loopback at the same time.
@@ -187,6 +189,28 @@ def test_no_secret_in_configmaps_helm_values_manifest_or_output(deployed):
     for name, text in (("ConfigMaps", configmaps), ("helm get values", values), ("helm get manifest", manifest),
                        ("playbook output", outputs)):
         assert_no_secrets(text, deployed["secrets"], name)
+
+
+def test_redis_network_policy_admits_only_livekit_as_the_port_model_says(deployed):
+    """k8s_network_policies: Redis (the model's entry: tcp k8s_redis_port from the cluster's LiveKit pods) admits the
+    LiveKit pods by their labels and by their node's address (host network), nothing else. The harness' CNI (the
+    bridge plugin) does not enforce NetworkPolicies: this checks the object the API holds, and the room test below
+    that LiveKit still reaches Redis with it in place; enforcement is the network plugin's."""
+    cluster = deployed["cluster"]
+    policies = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "networkpolicies", "-o", "json"))["items"]
+    assert [p["metadata"]["name"] for p in policies] == ["redis"]
+    spec = policies[0]["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "redis"}}
+    assert spec["policyTypes"] == ["Ingress"]
+    assert spec["ingress"] == [{
+        "ports": [{"protocol": "TCP", "port": 6379}],
+        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "livekit-server",
+                                                  "app.kubernetes.io/instance": "livekit-server"}}},
+                 {"ipBlock": {"cidr": "%s/32" % cluster.info["node_ip"]}}]}]
+    redis = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "pod", "redis-0", "-o", "json"))
+    assert all(redis["metadata"]["labels"].get(k) == v for k, v in spec["podSelector"]["matchLabels"].items())
+    _, out = deployed["runs"]["first"]
+    assert "livekit-rtc-tcp: tcp %d from any" % RTC_TCP in out  # host-network ports: listed for the nodes' firewall
 
 
 def test_a_participant_receives_media_through_the_kubernetes_server(deployed, tmp_path):

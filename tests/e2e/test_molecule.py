@@ -29,7 +29,8 @@ ORDERED = [s for s in LONGEST_FIRST if s in SCENARIOS] + [s for s in SCENARIOS i
 # changes host-wide keys while the cluster runs (vm.overcommit_memory, kernel.panic*), which the redis and
 # node_tuning scenarios set or check, and the harness restores them when it stops.
 KUBERNETES_JOB = "kubernetes"
-KUBERNETES_TESTS = ("tests/e2e/test_kubernetes_cluster.py", "tests/e2e/test_kubernetes_livekit.py")
+KUBERNETES_TESTS = ("tests/e2e/test_kubernetes_cluster.py", "tests/e2e/test_kubernetes_livekit.py",
+                    "tests/e2e/test_kubernetes_node_tuning.py", "tests/e2e/test_kubernetes_workers.py")
 ORDERED.insert(ORDERED.index("coturn") if "coturn" in ORDERED else len(ORDERED), KUBERNETES_JOB)
 # node_tuning checks that host-wide kernel keys stay as they were, and the redis role writes one
 # (vm.overcommit_memory) from inside its containers: it runs with no other scenario beside it.

@@ -295,13 +295,14 @@ def test_every_role_with_ports_is_wired():
     # one place per role: the table names a group and a function for every role that opens ports
     wired = {role for role, spec in model.ROLES.items() if spec["ports"]}
     assert wired == {"firewall", "redis", "coturn", "livekit_server", "livekit_proxy", "livekit_ingress", "livekit_egress",
-                     "k8s_livekit_server", "monitoring"}
+                     "k8s_livekit_server", "k8s_redis", "monitoring"}
     for role in model.ROLES:
         assert os.path.isdir(os.path.join(ROOT, "roles", role))
 
 
 def test_a_kubernetes_cluster_host_holds_livekits_host_ports_and_no_firewall():
-    m = model.build({"livekit_k8s": ["k8s-1"]}, {"k8s-1": {"livekit_server_rtc_udp_port": "7882"}}, DEFAULTS)
+    m = model.build({"livekit_k8s": ["k8s-1"]}, {"k8s-1": {"livekit_server_rtc_udp_port": "7882", "k8s_redis_enabled": False}},
+                    DEFAULTS)
     assert m["problems"] == []
     assert m["nodes"]["k8s-1"]["roles"] == ["k8s_livekit_server"]
     assert [(e["owner"], e["name"], e["proto"], e["start"], e["end"]) for e in m["ports"]["k8s-1"]] == [
@@ -310,3 +311,18 @@ def test_a_kubernetes_cluster_host_holds_livekits_host_ports_and_no_firewall():
         ("k8s_livekit_server", "livekit-rtc-udp", "udp", 7882, 7882),
         ("k8s_livekit_server", "livekit-prometheus", "tcp", 6789, 6789),
     ]
+
+
+def test_a_kubernetes_cluster_host_with_redis_in_the_cluster_admits_livekit_only():
+    # k8s_redis runs by default: its port, on the pod network, from the cluster's LiveKit pods
+    m = model.build({"livekit_k8s": ["k8s-1"]}, {"k8s-1": {"k8s_redis_port": 6380}}, DEFAULTS)
+    assert m["problems"] == []
+    assert m["nodes"]["k8s-1"]["roles"] == ["k8s_livekit_server", "k8s_redis"]
+    assert summary(m["ports"]["k8s-1"])[-1] == ("k8s_redis", "redis", "tcp", 6380, ["livekit_k8s"])
+    # with VM Redis hosts in the inventory (or k8s_redis_enabled false) it does not run
+    vm = model.build({"livekit_k8s": ["k8s-1"], "livekit_redis": ["r"]}, {"k8s-1": {}, "r": {}}, DEFAULTS)
+    assert vm["nodes"]["k8s-1"]["roles"] == ["k8s_livekit_server"]
+    policies = model.network_policies(m["ports"]["k8s-1"], {"k8s_redis": {"name": "redis", "labels": {"app": "redis"}}},
+                                      peers={"livekit_k8s": [{"podSelector": {"matchLabels": {"app": "livekit"}}}]})
+    assert [p["spec"]["ingress"] for p in policies] == [
+        [{"ports": [{"protocol": "TCP", "port": 6380}], "from": [{"podSelector": {"matchLabels": {"app": "livekit"}}}]}]]
