@@ -33,7 +33,8 @@ PLAY = """
 def render(tmp_path, **extra):
     play = tmp_path / "render.yml"
     play.write_text(PLAY.format(defaults=os.path.join(ROLE, "defaults", "main.yml"), vars=os.path.join(ROLE, "vars", "main.yml"),
-                                template=os.path.join(ROLE, "templates", "livekit.rules.yml.j2"), dest=tmp_path / "livekit.rules.yml"))
+                                template=os.path.join(ROLE, "templates", "livekit.rules.yml.j2"),
+                                dest=tmp_path / "livekit.rules.yml"))
     model = {"monitoring": {"jobs": {"redis": [{"targets": ["10.0.0.2:9121"], "labels": {"instance": "r"}}]}}}
     extra_vars = json.dumps(dict(extra, livekit_deployment=model))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", str(play), "-e", extra_vars],
