@@ -77,8 +77,9 @@ def cluster(kubernetes_cluster):
     try:
         yield kubernetes_cluster
     finally:
+        # the CRDs go first and completely: a later test must not find them (nor their objects) terminating
+        kubernetes_cluster.kubectl("delete", "--ignore-not-found", "--timeout=120s", "-f", CRDS, check=False, timeout=180)
         kubernetes_cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
-        kubernetes_cluster.kubectl("delete", "-f", CRDS, "--wait=false", check=False)
 
 
 def test_without_the_operator_a_scrape_config_and_the_rule_file(cluster, tmp_path):
