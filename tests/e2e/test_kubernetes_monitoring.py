@@ -14,7 +14,9 @@ import yaml
 from adhoc import ansible_env
 from conftest import ROOT, write_log
 
-CRDS = os.path.join(os.path.dirname(ROOT), "shared", "charts", "prometheus-operator-crds")
+# shared/ beside the checkout (RTCSTACK_SHARED elsewhere, e.g. from a git worktree)
+CRDS = os.path.join(os.environ.get("RTCSTACK_SHARED", os.path.join(os.path.dirname(ROOT), "shared")), "charts",
+                    "prometheus-operator-crds")
 NAMESPACE = "livekit-monitoring-e2e"
 BIN = os.path.dirname(sys.executable)
 PLAY = """
