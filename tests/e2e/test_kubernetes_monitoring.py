@@ -90,14 +90,13 @@ def test_without_the_operator_a_scrape_config_and_the_rule_file(cluster, tmp_pat
     groups = check_rules(data["livekit.rules.yml"], tmp_path, "plain.rules.yml")
     assert [g["name"] for g in groups] == ["livekit"]
     assert [r["alert"] for r in groups[0]["rules"]] == vm_rule_names()
-    # the scrape job passes promtool inside a whole Prometheus configuration
-    prom = tmp_path / "prometheus.yml"
-    prom.write_text(data["scrape_configs.yml"])
-    run = subprocess.run([promtool.path(), "check", "config", "--syntax-only", str(prom)], capture_output=True, text=True,
-                         check=False)
-    assert run.returncode == 0, run.stdout + run.stderr
+    # (promtool check config cannot judge it here: Debian's promtool is built without Kubernetes service discovery,
+    # "field kubernetes_sd_configs not found in type config.ScrapeConfig")
     job = yaml.safe_load(data["scrape_configs.yml"])["scrape_configs"][0]
-    assert job["job_name"] == "livekit" and job["kubernetes_sd_configs"][0]["namespaces"]["names"] == [NAMESPACE]
+    assert job["job_name"] == "livekit"
+    assert job["kubernetes_sd_configs"] == [{"role": "endpoints", "namespaces": {"names": [NAMESPACE]}}]
+    keep = job["relabel_configs"][0]
+    assert keep["regex"] == "livekit-server-metrics;metrics" and keep["action"] == "keep"
     service = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "service", "livekit-server-metrics", "-o", "json"))
     assert service["spec"]["ports"][0]["port"] == 7989 and service["metadata"]["labels"]["rtcstack.io/job"] == "livekit"
     assert playbook(cluster, tmp_path, "plain-again") == 0
