@@ -14,6 +14,7 @@ and the collection roles' defaults into a plain dict (JSON-able)::
     keys      {variable, ids}
     sfu       {nodes: [{host, node_ip, address, default_ipv4, http_port, rtc_tcp_port, rtc_udp, prometheus_port}]}
     monitoring {hosts, jobs: job -> [{targets: [address:port], labels: {instance: host}}]}: file_sd scrape targets
+              (the probe jobs tls_front and turn: the addresses blackbox-exporter probes, tls_front with server_name)
     problems  [{host, message}]: cross-host and cross-role inconsistencies
 
 Secrets never enter the model: only the names of the variables that hold them. Each role declares its ports
@@ -499,15 +500,26 @@ def _monitoring_runs(v):
 
 
 def _monitoring_ports(v):
-    """node-exporter on every host, redis-exporter next to Redis, Prometheus on the monitoring hosts."""
+    """node-exporter on every host, redis-exporter next to Redis (a second one next to each Sentinel), nginx-exporter
+    and nginx's stub_status (loopback) on the proxies, Prometheus and blackbox-exporter (loopback) on the monitoring
+    hosts."""
     source = _scraped_from(v)
     ports = [_entry("node-exporter", "tcp", _int(v.get("monitoring_node_exporter_port"), 9100), source)]
     if v.host in v.groups.get("livekit_redis", []):
         ports.append(_entry("redis-exporter", "tcp", _int(v.get("monitoring_redis_exporter_port"), 9121), source))
+        if v.get("redis_mode", "standalone") == "sentinel":
+            ports.append(_entry("redis-sentinel-exporter", "tcp", _int(v.get("monitoring_redis_sentinel_exporter_port"), 9122),
+                                source))
+    if v.host in v.groups.get("livekit_proxy", []):
+        ports.append(_entry("nginx-exporter", "tcp", _int(v.get("monitoring_nginx_exporter_port"), 9113), source))
+        ports.append(_entry("nginx-stub-status", "tcp", _int(v.get("monitoring_nginx_status_port"), 8089), "private",
+                            expose=False))
     if v.host in v.groups.get("livekit_monitoring", []):
         installed = _truthy(v.get("monitoring_install_prometheus", True))
         ports.append(_entry("prometheus", "tcp", _int(v.get("monitoring_prometheus_port"), 9090),
                             v.get("monitoring_prometheus_allowed_from", "private"), expose=installed))
+        ports.append(_entry("blackbox-exporter", "tcp", _int(v.get("monitoring_blackbox_port"), 9115), "private",
+                            expose=False))
     return ports
 
 
@@ -657,11 +669,14 @@ def _sfu(views, hosts, nodes):
 # port entry name -> Prometheus job of the targets the monitoring role writes
 SCRAPE_JOBS = {"livekit-prometheus": "livekit", "livekit-ingress-prometheus": "livekit_ingress",
                "livekit-egress-prometheus": "livekit_egress", "node-exporter": "node", "redis-exporter": "redis",
-               "prometheus": "prometheus"}
+               "redis-sentinel-exporter": "redis_sentinel", "nginx-exporter": "nginx", "prometheus": "prometheus"}
+# port entry name -> probe job: blackbox-exporter on the monitoring host probes these ports (TLS handshake, TCP connect)
+PROBE_JOBS = {"proxy-https": "tls_front", "turn-tcp": "turn"}
 
 
-def _monitoring(groups, nodes, ports, problems):
-    """Scrape targets per job: every metrics port of the stack hosts, at the address the monitoring hosts reach."""
+def _monitoring(groups, nodes, ports, problems, views):
+    """Scrape targets per job: every metrics port of the stack hosts, at the address the monitoring hosts reach; and
+    the probe targets (the TLS front and coturn's TCP port) at the same address."""
     hosts = groups.get("livekit_monitoring", [])
     jobs = {}
     if not hosts:
@@ -672,14 +687,17 @@ def _monitoring(groups, nodes, ports, problems):
         addresses = nodes[host]["addresses"]
         address = addresses["private_ip"] or addresses["default_ipv4"] or addresses["ansible_host"]
         for entry in ports[host]:
-            job = SCRAPE_JOBS.get(entry["name"])
+            job = SCRAPE_JOBS.get(entry["name"]) or PROBE_JOBS.get(entry["name"])
             if job is None or not entry["expose"]:
                 continue
             if not address:
                 problems.append({"host": host, "message": "%s: no address to scrape %s on (set private_ip or ansible_host, "
                                                           "or gather its facts earlier in the playbook)" % (host, entry["name"])})
                 continue
-            jobs.setdefault(job, []).append({"targets": [_hostport(address, entry["start"])], "labels": {"instance": host}})
+            labels = {"instance": host}
+            if job == "tls_front":
+                labels["server_name"] = str(views[host].get("livekit_proxy_server_name", "") or "") if host in views else ""
+            jobs.setdefault(job, []).append({"targets": [_hostport(address, entry["start"])], "labels": labels})
     return {"hosts": hosts, "jobs": jobs}
 
 
@@ -785,7 +803,7 @@ def build(groups, hostvars, defaults):
         "turn": _turn(views, groups.get("livekit_turn", []), nodes),
         "keys": _keys(views, groups.get("livekit_sfu", [])),
         "sfu": _sfu(views, groups.get("livekit_sfu", []), nodes),
-        "monitoring": _monitoring(groups, nodes, ports, problems),
+        "monitoring": _monitoring(groups, nodes, ports, problems, views),
         "problems": problems,
     }
     return model

@@ -29,8 +29,9 @@ ORDERED = [s for s in LONGEST_FIRST if s in SCENARIOS] + [s for s in SCENARIOS i
 # changes host-wide keys while the cluster runs (vm.overcommit_memory, kernel.panic*), which the redis and
 # node_tuning scenarios set or check, and the harness restores them when it stops.
 KUBERNETES_JOB = "kubernetes"
-KUBERNETES_TESTS = ("tests/e2e/test_kubernetes_cluster.py", "tests/e2e/test_kubernetes_livekit.py",
-                    "tests/e2e/test_kubernetes_node_tuning.py", "tests/e2e/test_kubernetes_workers.py")
+# Every test_kubernetes_*.py (conftest.py moves exactly these out of the main session).
+KUBERNETES_TESTS = tuple(sorted("tests/e2e/" + f for f in os.listdir(os.path.join(ROOT, "tests", "e2e"))
+                                if f.startswith("test_kubernetes_") and f.endswith(".py")))
 ORDERED.insert(ORDERED.index("coturn") if "coturn" in ORDERED else len(ORDERED), KUBERNETES_JOB)
 # node_tuning checks that host-wide kernel keys stay as they were, and the redis role writes one
 # (vm.overcommit_memory) from inside its containers: it runs with no other scenario beside it.

@@ -142,8 +142,10 @@ LAB_MONITORING_RULES = {
     "lab-sfu-1": ['ip saddr 10.89.1.17 tcp dport 6789 accept comment "livekit-prometheus"',
                   'ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"'],
     "lab-redis-1": ['ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"',
-                    'ip saddr 10.89.1.17 tcp dport 9121 accept comment "redis-exporter"'],
-    "lab-proxy-1": ['ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"'],
+                    'ip saddr 10.89.1.17 tcp dport 9121 accept comment "redis-exporter"',
+                    'ip saddr 10.89.1.17 tcp dport 9122 accept comment "redis-sentinel-exporter"'],
+    "lab-proxy-1": ['ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"',
+                    'ip saddr 10.89.1.17 tcp dport 9113 accept comment "nginx-exporter"'],
     "lab-turn-1": ['ip saddr 10.89.1.17 tcp dport 9100 accept comment "node-exporter"'],
 }
 
@@ -157,6 +159,16 @@ def test_lab_with_monitoring_opens_metrics_ports_to_the_monitoring_host_only(hos
     before = [r for r in LAB_RULES_BEFORE[host] if "livekit-prometheus" not in r]
     assert sorted(rules) == sorted(before + LAB_MONITORING_RULES[host])
     assert len(m["monitoring"]["jobs"]["node"]) == 8 and len(m["monitoring"]["jobs"]["livekit"]) == 2
+    assert len(m["monitoring"]["jobs"]["redis_sentinel"]) == 3 and len(m["monitoring"]["jobs"]["nginx"]) == 1
+    # blackbox-exporter probes the TLS front (with its server name) and coturn's TCP port
+    assert m["monitoring"]["jobs"]["tls_front"] == [{"targets": ["10.89.1.16:443"],
+                                                     "labels": {"instance": "lab-proxy-1", "server_name": "livekit.lab.test"}}]
+    assert m["monitoring"]["jobs"]["turn"] == [{"targets": ["10.89.1.15:3478"], "labels": {"instance": "lab-turn-1"}}]
+    # stub_status and blackbox-exporter are bound to loopback: in the model (overlap checks), never opened
+    assert [(e["name"], e["expose"]) for e in m["ports"]["lab-proxy-1"] if e["name"] == "nginx-stub-status"] == [
+        ("nginx-stub-status", False)]
+    assert [(e["name"], e["expose"]) for e in m["ports"]["lab-monitoring-1"] if e["name"] == "blackbox-exporter"] == [
+        ("blackbox-exporter", False)]
 
 
 def test_proxy_source_resolves_to_the_proxy_addresses():
@@ -269,7 +281,8 @@ def test_monitoring_ports_and_scrape_targets():
     assert summary(m["ports"]["r"])[-2:] == [("monitoring", "node-exporter", "tcp", 9100, ["monitoring"]),
                                              ("monitoring", "redis-exporter", "tcp", 9121, ["monitoring"])]
     assert summary(m["ports"]["m"])[1:] == [("monitoring", "node-exporter", "tcp", 9100, ["monitoring"]),
-                                            ("monitoring", "prometheus", "tcp", 9090, ["private"])]
+                                            ("monitoring", "prometheus", "tcp", 9090, ["private"]),
+                                            ("monitoring", "blackbox-exporter", "tcp", 9115, ["private"])]
     node = model.node(m, "s")
     rules = model.nft_rules(node["ports"], groups=node["sources"])
     assert 'ip saddr 10.0.0.3 tcp dport 9100 accept comment "node-exporter"' in rules
@@ -286,6 +299,20 @@ def test_monitoring_ports_and_scrape_targets():
     plain = small({"livekit_sfu": ["s"]}, {})
     assert summary(plain["ports"]["s"])[-1] == ("livekit_server", "livekit-prometheus", "tcp", 6789, ["private"])
     assert plain["monitoring"] == {"hosts": [], "jobs": {}}
+    # a Sentinel next to each Redis, an nginx front and coturn: their exporters and probes
+    groups2 = dict(groups, livekit_redis=["r"], livekit_proxy=["s"], livekit_turn=["s"])
+    full = small(groups2, dict(hv, r=dict(hv["r"], redis_mode="sentinel"), s=dict(hv["s"], livekit_proxy_server_name="lk.test")))
+    assert [(e["name"], e["port"], e["from"]) for e in full["ports"]["r"] if "exporter" in e["name"]] == [
+        ("node-exporter", 9100, ["monitoring"]), ("redis-exporter", 9121, ["monitoring"]),
+        ("redis-sentinel-exporter", 9122, ["monitoring"])]
+    assert [(e["name"], e["port"], e["expose"]) for e in full["ports"]["s"] if e["name"].startswith("nginx")] == [
+        ("nginx-exporter", 9113, True), ("nginx-stub-status", 8089, False)]
+    assert {j: full["monitoring"]["jobs"][j] for j in ("redis_sentinel", "nginx", "tls_front", "turn")} == {
+        "redis_sentinel": [{"targets": ["10.0.0.2:9122"], "labels": {"instance": "r"}}],
+        "nginx": [{"targets": ["10.0.0.1:9113"], "labels": {"instance": "s"}}],
+        "tls_front": [{"targets": ["10.0.0.1:443"], "labels": {"instance": "s", "server_name": "lk.test"}}],
+        "turn": [{"targets": ["10.0.0.1:3478"], "labels": {"instance": "s"}}],
+    }
     # a target without an address is a problem
     blind = small(groups, dict(hv, s={}))
     assert any("no address to scrape livekit-prometheus" in p["message"] for p in blind["problems"])
