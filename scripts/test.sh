@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# The OpenStack test control plane (tests/e2e/test_openstack_*.py): built here, not by bootstrap.sh (make lab needs none).
+bash scripts/build-openstack.sh
+export RTCSTACK_OPENSTACK_TESTS="${RTCSTACK_OPENSTACK_TESTS:-run}"
 PATH="$(pwd)/.venv/bin:$PATH"
 export PATH
 step() { printf '\n== %s\n' "$*"; }
