@@ -46,6 +46,7 @@ def test_lab_shaped_plan_rule_for_rule():
         ("tcp", 6379, 6379, "e2e-redis"), ("tcp", 6379, 6379, "e2e-sfu"),
         ("tcp", 26379, 26379, "e2e-redis"), ("tcp", 26379, 26379, "e2e-sfu"),
         ("tcp", 9100, 9100, "e2e-monitoring"), ("tcp", 9121, 9121, "e2e-monitoring"),
+        ("tcp", 9122, 9122, "e2e-monitoring"),   # the Sentinel exporter
     ])
     assert ingress(sgs["livekit_turn"]) == sorted([
         ("icmp", None, None, "0.0.0.0/0"), ("tcp", 22, 22, "0.0.0.0/0"), ("udp", 3478, 3478, "0.0.0.0/0"),
