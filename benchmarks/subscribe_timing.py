@@ -30,6 +30,8 @@ import sys
 import tempfile
 import time
 
+GENERATOR_FIELDS = ("name", "generator", "loop_lag", "events", "queued_copies", "threads", "errors")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BUCKETS = ("100", "200", "500", "700", "1000", "5000", "10000", "+Inf")
@@ -172,9 +174,7 @@ def step(args, server, engine, participants, loadgen, workdir):
                 subscribed="%d/%d" % (sum(o["tracks"]["subscribed"] for o in outs),
                                       sum(o["tracks"]["expected_subscriptions"] for o in outs)),
                 lost=sum(o["lost"] for o in outs), server=server_side,
-                generators=[dict((k, o.get(k)) for k in ("name", "generator", "loop_lag", "events", "queued_copies",
-                                                          "threads", "errors"))
-                            for o in outs],
+                generators=[dict((k, o.get(k)) for k in GENERATOR_FIELDS) for o in outs],
                 ffi_to_handler_ms=pcts([v for o in outs for v in o.get("ffi_to_handler_ms", [])]))
 
 

@@ -209,7 +209,7 @@ def test_redis_network_policy_admits_only_livekit_as_the_port_model_says(deploye
                  {"ipBlock": {"cidr": "%s/32" % cluster.info["node_ip"]}}]}]
     redis = json.loads(cluster.kubectl("-n", NAMESPACE, "get", "pod", "redis-0", "-o", "json"))
     assert all(redis["metadata"]["labels"].get(k) == v for k, v in spec["podSelector"]["matchLabels"].items())
-    _, out = deployed["runs"]["first"]
+    out = deployed["runs"]["first"][1]
     assert "livekit-rtc-tcp: tcp %d from any" % RTC_TCP in out  # host-network ports: listed for the nodes' firewall
 
 

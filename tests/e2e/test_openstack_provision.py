@@ -313,7 +313,7 @@ def test_security_groups_equal_the_model_rule_for_rule(plan):
     assert not [r for r in got[NAME + "-redis"] if r[2] == "0.0.0.0/0" and r[0] != "icmp" and r[1] != "22:22"]
     assert ("tcp", "6789:6789", NAME + "-monitoring") in got[NAME + "-sfu"]
     for sg, rules in got.items():
-        for _, ports, _ in rules:
+        for _proto, ports, _source in rules:
             if ports:
                 low, high = (int(p) for p in ports.split(":"))
                 assert not low <= 8080 <= high and not (sg != NAME + "-monitoring" and low <= 9090 <= high), (sg, ports)

@@ -16,7 +16,7 @@ OPTIONS = {"deployment": "e2e", "private_cidrs": ["10.42.0.0/24"], "ipv6": False
 
 
 def make(model, options=None, settings=None):
-    hosts = [h for h in model["nodes"]]
+    hosts = list(model["nodes"])
     return _openstack.plan(model, settings or {h: dict(SETTINGS) for h in hosts}, dict(OPTIONS, **(options or {})))
 
 
