@@ -7,6 +7,8 @@ import os
 import stat
 import time
 
+import pytest
+
 
 def wait_server(cloud, name, want, timeout=120):
     deadline = time.monotonic() + timeout
@@ -15,6 +17,26 @@ def wait_server(cloud, name, want, timeout=120):
         if server["status"] in want or time.monotonic() > deadline:
             return server
         time.sleep(1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def leave_the_project_empty(openstack_cloud):
+    """Remove what these tests create: test_openstack_provision.py, in the same session, starts from an empty project."""
+    yield
+    cloud = openstack_cloud
+    for fip in cloud.openstack("floating ip", "list"):
+        cloud.openstack("floating ip", "delete", fip["ID"], out=False, check=False)
+    servers = [s["ID"] for s in cloud.openstack("server", "list")]
+    if servers:
+        cloud.openstack("server", "delete", "--wait", *servers, out=False, check=False, timeout=300)
+    cloud.openstack("router", "remove", "subnet", "t-router", "t-subnet", out=False, check=False)
+    for args in (("router", "delete", "t-router"), ("port", "delete", "t-port"), ("server group", "delete", "aa-sfu"),
+                 ("network", "delete", "t-net"), ("network", "delete", "aa-net")):
+        cloud.openstack(*args, out=False, check=False)
+    left = {"servers": cloud.openstack("server", "list"), "routers": cloud.openstack("router", "list"),
+            "server_groups": cloud.openstack("server group", "list"),
+            "networks": [n for n in cloud.openstack("network", "list") if n["Name"] != cloud.info["external_network"]]}
+    assert not any(left.values()), left
 
 
 def test_clouds_yaml_is_private(openstack_cloud):
