@@ -57,3 +57,12 @@ class Engine:
 
     def run(self, job):
         raise NotImplementedError("engine %r has no run()" % self.name)
+
+
+def ws_url(url):
+    """The WebSocket URL of a server given as http(s)://, ws(s):// or host:port."""
+    url = (url or "").strip().rstrip("/")
+    for scheme, replacement in (("https://", "wss://"), ("http://", "ws://")):
+        if url.startswith(scheme):
+            return replacement + url[len(scheme):]
+    return url

@@ -24,7 +24,7 @@ import threading
 import time
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest import SCHEMA
-from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine, EngineError
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine, EngineError, ws_url
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import parse_resolution, result_plan
 from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact, write_atomic
 
@@ -41,15 +41,6 @@ DERIVED = [
     "bytes_received, bytes_sent: RTP payload bytes (headers and padding not counted), as WebRTC's inbound/outbound-rtp stats",
     "video_codecs_sent: the codec of the clips (encoded when the binary was built; nothing is encoded at run time)",
 ]
-
-
-def ws_url(url):
-    """The WebSocket URL of a server given as http(s)://, ws(s):// or host:port."""
-    url = (url or "").strip().rstrip("/")
-    for scheme, replacement in (("https://", "wss://"), ("http://", "ws://")):
-        if url.startswith(scheme):
-            return replacement + url[len(scheme):]
-    return url
 
 
 def find_binary(path):

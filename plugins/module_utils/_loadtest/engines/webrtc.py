@@ -31,7 +31,7 @@ except ImportError:
     HAS_LIVEKIT = False
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest import SCHEMA
-from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine, ws_url
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import parse_resolution, result_plan
 from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import redact, write_atomic
 from ansible_collections.rtcstack.livekit.plugins.module_utils._token import mint_token, token_claims
@@ -47,15 +47,6 @@ FRAMES = 15               # pre-rendered video frames, reused by every publisher
 # Encoder caps by picture height, after the operators' simulcast layers (bits/s, frames/s).
 BITRATES = ((180, 150000, 15), (240, 250000, 15), (360, 500000, 15), (540, 900000, 25),
             (720, 1500000, 25), (100000, 3000000, 25))
-
-
-def ws_url(url):
-    """The WebSocket URL of a server given as http(s)://, ws(s):// or host:port."""
-    url = (url or "").strip().rstrip("/")
-    for scheme, replacement in (("https://", "wss://"), ("http://", "ws://")):
-        if url.startswith(scheme):
-            return replacement + url[len(scheme):]
-    return url
 
 
 def encoding_for(height):
