@@ -17,11 +17,8 @@ CHART="${RTCSTACK_CHARTS:-$(cd .. && pwd)/shared/charts}/livekit-helm/livekit-se
 PORT=7890 RTC_TCP=7891 RTC_UDP=7892 METRICS=7899
 mkdir -p "$LAB_DIR"
 chmod 0700 "$LAB_DIR"
-
-log_file() {
-  (umask 077; : >> "$1")
-  chmod 0600 "$1"
-}
+# shellcheck source=scripts/lab-common.sh
+. scripts/lab-common.sh
 
 collections() {
   ANSIBLE_COLLECTIONS_PATH=$(scripts/sync-collection.sh)
@@ -29,25 +26,6 @@ collections() {
   PATH="$(pwd)/.venv/bin:$PATH"
   export PATH
   unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET
-}
-
-# Secrets of the lab, generated once and kept 0600 (never on a command line, never in git).
-lab_secrets() {
-  local file="$LAB_DIR/secrets.yml"
-  if [ ! -s "$file" ]; then
-    (umask 077; .venv/bin/python - "$file" <<'PY'
-import secrets, string, sys
-alphabet = string.ascii_letters + string.digits
-def secret(n=40):
-    return "".join(secrets.choice(alphabet) for _ in range(n))
-key = "APIlab" + "".join(secrets.choice(alphabet) for _ in range(9))
-with open(sys.argv[1], "w") as f:
-    f.write("---\nlivekit_api_keys:\n  %s: %s\nredis_password: %s\ncoturn_static_auth_secret: %s\n"
-            % (key, secret(), secret(), secret()))
-PY
-    )
-  fi
-  chmod 0600 "$file"
 }
 
 # The inventory: one host for the cluster, the same variables as the VM lab (no secret: they are in secrets.yml).

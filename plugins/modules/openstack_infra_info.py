@@ -23,16 +23,9 @@ description:
     member is an owned server, the keypair by its public key.
   - Fails only when the cloud cannot be reached or the credentials are refused (the message names the C(clouds.yaml)
     entry, never a password).
+extends_documentation_fragment:
+  - rtcstack.livekit.openstack
 options:
-  cloud:
-    description:
-      - The entry of C(clouds.yaml), found as openstacksdk does - C(OS_CLIENT_CONFIG_FILE), the current directory,
-        C(~/.config/openstack), C(/etc/openstack).
-    type: str
-    required: true
-  region_name:
-    description: The region (default the entry's).
-    type: str
   plan:
     description: The plan (the C(plan) result of M(rtcstack.livekit.openstack_plan)).
     type: dict
@@ -46,8 +39,6 @@ options:
   public_key:
     description: The public key of the keypair the plan creates (none - the keypair must exist).
     type: str
-requirements:
-  - openstacksdk
 attributes:
   check_mode:
     description: Reads only; runs in check mode as in a normal run.
@@ -96,17 +87,11 @@ flavors:
 """
 
 import datetime
-import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils import _openstack
-
-try:
-    import openstack
-    HAS_SDK, SDK_ERROR = True, None
-except ImportError:
-    HAS_SDK, SDK_ERROR = False, traceback.format_exc()
+from ansible_collections.rtcstack.livekit.plugins.module_utils._openstack_cloud import CLOUD_OPTIONS, SDKException, connect
 
 
 def _key_body(text):
@@ -285,26 +270,16 @@ def inspect(conn, params):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(cloud=dict(type="str", required=True), region_name=dict(type="str"),
-                           plan=dict(type="dict", required=True), network=dict(type="str"), external_network=dict(type="str"),
+        argument_spec=dict(CLOUD_OPTIONS, plan=dict(type="dict", required=True), network=dict(type="str"),
+                           external_network=dict(type="str"),
                            public_key=dict(type="str")),
         supports_check_mode=True,
     )
-    if not HAS_SDK:
-        module.fail_json(msg=missing_required_lib("openstacksdk"), exception=SDK_ERROR)
-    cloud = module.params["cloud"]
-    try:
-        conn = openstack.connect(cloud=cloud, region_name=module.params["region_name"])
-        conn.authorize()
-    except openstack.exceptions.ConfigException as e:
-        module.fail_json(msg="clouds.yaml: %s (the cloud entry %r; files searched as openstacksdk does, "
-                             "OS_CLIENT_CONFIG_FILE first)" % (e, cloud))
-    except Exception as e:  # noqa: BLE001 - keystoneauth raises many kinds; none carries the password
-        module.fail_json(msg="cannot log in to cloud %r: %s: %s" % (cloud, type(e).__name__, e))
+    conn = connect(module)
     try:
         result = inspect(conn, module.params)
-    except openstack.exceptions.SDKException as e:
-        module.fail_json(msg="reading cloud %r: %s" % (cloud, e))
+    except SDKException as e:
+        module.fail_json(msg="reading cloud %r: %s" % (module.params["cloud"], e))
     module.exit_json(changed=False, **result)
 
 

@@ -17,14 +17,9 @@ description:
   - Written for the C(openstack_infra) role because C(openstack.cloud.security_group) 2.5.0 cannot match a rule whose
     port range ends at 65535 without starting at 1 (such as the TURN relay range 60001-65535) - it deletes and
     creates it again on every run.
+extends_documentation_fragment:
+  - rtcstack.livekit.openstack
 options:
-  cloud:
-    description: The entry of C(clouds.yaml).
-    type: str
-    required: true
-  region_name:
-    description: The region (default the entry's).
-    type: str
   security_groups:
     description:
       - The security groups (by name) and their rules, as the C(security_groups) of the C(plan) of
@@ -35,8 +30,6 @@ options:
     type: list
     elements: dict
     required: true
-requirements:
-  - openstacksdk
 attributes:
   check_mode:
     description: Reports what would change and changes nothing.
@@ -60,15 +53,9 @@ security_groups:
   type: dict
 """
 
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-try:
-    import openstack
-    HAS_SDK, SDK_ERROR = True, None
-except ImportError:
-    HAS_SDK, SDK_ERROR = False, traceback.format_exc()
+from ansible_collections.rtcstack.livekit.plugins.module_utils._openstack_cloud import CLOUD_OPTIONS, SDKException, connect
 
 
 def _key(direction, ether_type, protocol, low, high, prefix, group):
@@ -142,18 +129,15 @@ def reconcile(conn, groups, check_mode):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(cloud=dict(type="str", required=True), region_name=dict(type="str"),
-                           security_groups=dict(type="list", elements="dict", required=True)),
+        argument_spec=dict(CLOUD_OPTIONS, security_groups=dict(type="list", elements="dict", required=True)),
         supports_check_mode=True,
     )
-    if not HAS_SDK:
-        module.fail_json(msg=missing_required_lib("openstacksdk"), exception=SDK_ERROR)
+    conn = connect(module)
     try:
-        conn = openstack.connect(cloud=module.params["cloud"], region_name=module.params["region_name"])
         changed, result, diff = reconcile(conn, module.params["security_groups"], module.check_mode)
     except ValueError as e:
         module.fail_json(msg=str(e))
-    except openstack.exceptions.SDKException as e:
+    except SDKException as e:
         module.fail_json(msg="cloud %r: %s" % (module.params["cloud"], e))
     module.exit_json(changed=changed, security_groups=result, diff=diff)
 
