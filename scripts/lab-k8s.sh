@@ -5,6 +5,8 @@
 #                             the cluster, the coturn DaemonSet, livekit-server from the official chart, the
 #                             NetworkPolicies; prints how to connect. A second run changes nothing.
 #   scripts/lab-k8s.sh up     the same without scripts/bootstrap.sh first (the venv, binaries and images are there).
+#   scripts/lab-k8s.sh check  a real participant publishes audio and video in a room of the lab; another one must
+#                             receive both, directly and then relay-only (through the coturn DaemonSet).
 #   scripts/lab-k8s.sh stop   stop the cluster: its processes, pods, links and mounts; the host sysctls it or the
 #                             node tuning changed are written back.
 # State (secrets 0600, the cluster's state and logs) lives in .cache/lab-k8s.
@@ -103,7 +105,52 @@ PY
   echo "lab-k8s: the cluster keeps running; stop it (and restore the host) with: make stop-k8s"
 }
 
+# The media check of the running lab (tests/support: the same participant and check as the Kubernetes tests).
+check_lab() {
+  local ready="$LAB_DIR/check-ready.json" secret="$LAB_DIR/check-api-secret" bot url key relay
+  if ! .venv/bin/python scripts/local_kubernetes.py status --dir "$CLUSTER_DIR" >/dev/null 2>&1; then
+    echo "lab-k8s: the lab does not run: make lab-k8s first" >&2
+    exit 1
+  fi
+  read -r url key < <(.venv/bin/python - "$CLUSTER_DIR/cluster.json" "$LAB_DIR/secrets.yml" "$secret" "$PORT" <<'PY'
+import json, os, sys
+import yaml
+info_file, secrets_file, secret_file, port = sys.argv[1:]
+with open(info_file) as f:
+    info = json.load(f)
+with open(secrets_file) as f:
+    keys = yaml.safe_load(f)["livekit_api_keys"]
+key = sorted(keys)[0]
+with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+    f.write(keys[key])
+print("ws://%s:%s %s" % (info["node_ip"], port, key))
+PY
+  )
+  rm -f "$ready"
+  log_file "$LAB_DIR/check.log"
+  .venv/bin/python tests/support/participant_bot.py --url "$url" --api-key "$key" --api-secret-file "$secret" \
+    --room lab-check --identity lab-publisher --publish both --seconds 120 --ready-file "$ready" >"$LAB_DIR/check.log" 2>&1 &
+  bot=$!
+  # shellcheck disable=SC2064 # the values now: they are local
+  trap "kill $bot 2>/dev/null; rm -f '$secret'" EXIT
+  for _ in $(seq 80); do
+    [ -s "$ready" ] || ! kill -0 "$bot" 2>/dev/null && break
+    sleep 0.5
+  done
+  [ -s "$ready" ] || { echo "lab-k8s: the publisher did not connect (log: $LAB_DIR/check.log)" >&2; exit 1; }
+  for relay in "" --relay-only; do
+    echo "lab-k8s: subscriber ${relay:-direct}:"
+    # shellcheck disable=SC2086 # $relay: no option or one
+    .venv/bin/python tests/support/media_check.py --url "$url" --api-key "$key" --api-secret-file "$secret" \
+      --room lab-check --identity "lab-watcher${relay:+-relayed}" --seconds 30 $relay
+  done
+  echo "lab-k8s: media check passed"
+}
+
 case "${1:-}" in
+  check)
+    check_lab
+    ;;
   stop)
     if [ -d "$CLUSTER_DIR" ]; then
       .venv/bin/python scripts/local_kubernetes.py stop --dir "$CLUSTER_DIR"
