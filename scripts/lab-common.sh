@@ -1,5 +1,17 @@
 # shellcheck shell=bash
-# What scripts/lab.sh and scripts/lab-k8s.sh share; sourced with LAB_DIR set.
+# What scripts/lab.sh and scripts/lab-k8s.sh share; sourced with LAB_DIR set (made here, 0700).
+mkdir -p "$LAB_DIR"
+chmod 0700 "$LAB_DIR"
+
+# The collection as the lab runs it (a copy of this tree), the venv's tools first, no LiveKit credentials from the
+# caller's environment.
+collections() {
+  ANSIBLE_COLLECTIONS_PATH=$(scripts/sync-collection.sh)
+  export ANSIBLE_COLLECTIONS_PATH
+  PATH="$(pwd)/.venv/bin:$PATH"
+  export PATH
+  unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET
+}
 
 # Logs of a tool that handles secrets are 0600, new or left by an older run.
 log_file() {

@@ -17,18 +17,8 @@ CLUSTER_DIR="$LAB_DIR/cluster"
 CHART="${RTCSTACK_CHARTS:-$(cd .. && pwd)/shared/charts}/livekit-helm/livekit-server"
 # Ports of its own: make lab-api's loopback server keeps 7880.
 PORT=7890 RTC_TCP=7891 RTC_UDP=7892 METRICS=7899
-mkdir -p "$LAB_DIR"
-chmod 0700 "$LAB_DIR"
 # shellcheck source=scripts/lab-common.sh
 . scripts/lab-common.sh
-
-collections() {
-  ANSIBLE_COLLECTIONS_PATH=$(scripts/sync-collection.sh)
-  export ANSIBLE_COLLECTIONS_PATH
-  PATH="$(pwd)/.venv/bin:$PATH"
-  export PATH
-  unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET
-}
 
 # The inventory: one host for the cluster, the same variables as the VM lab (no secret: they are in secrets.yml).
 lab_inventory() {

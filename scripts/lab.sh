@@ -13,21 +13,11 @@ LAB_DIR="$(pwd)/.cache/lab"
 LAB_NET=rtcstack-lab
 LAB_HOSTS=(lab-redis-1 lab-redis-2 lab-redis-3 lab-sfu-1 lab-sfu-2 lab-turn-1 lab-proxy-1 lab-monitoring-1)
 export LAB_DIR
-mkdir -p "$LAB_DIR"
-chmod 0700 "$LAB_DIR"
 # shellcheck source=scripts/lab-common.sh
 . scripts/lab-common.sh
-
-collections() {
-  ANSIBLE_COLLECTIONS_PATH=$(scripts/sync-collection.sh)
-  export ANSIBLE_COLLECTIONS_PATH
-  ANSIBLE_CONNECTION_PLUGINS="$(pwd)/scripts/connection_plugins"
-  export ANSIBLE_CONNECTION_PLUGINS
-  export ANSIBLE_FORKS=10  # the 8 lab hosts in one batch per task
-  PATH="$(pwd)/.venv/bin:$PATH"
-  export PATH
-  unset LIVEKIT_URL LIVEKIT_API_KEY LIVEKIT_API_SECRET
-}
+# The lab hosts are podman containers (scripts/connection_plugins), all 8 in one batch per task.
+ANSIBLE_CONNECTION_PLUGINS="$(pwd)/scripts/connection_plugins"
+export ANSIBLE_CONNECTION_PLUGINS ANSIBLE_FORKS=10
 
 api_lab() {
   if [ ! -f "$LAB_DIR/pids.json" ] || ! curl -fs "http://127.0.0.1:${LAB_PORT:-7880}/" >/dev/null 2>&1; then
