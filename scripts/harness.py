@@ -63,3 +63,14 @@ def start_or_undo(start, stop, args):
         print("start failed: stopping what was started (logs in %s/logs)" % os.path.abspath(args.dir), file=sys.stderr)
         stop(args, quiet=True)
         raise
+
+
+def fresh_state_dir(args, stop, marker, what):
+    """ARGS.dir as an absolute path, after STOP(args, quiet=True) of an earlier run's leftovers; refuses a
+    non-empty directory without MARKER (not a state dir of this harness)."""
+    d = os.path.abspath(args.dir)
+    if load_state(d):
+        stop(args, quiet=True)
+    if os.path.isdir(d) and os.listdir(d) and not os.path.exists(os.path.join(d, marker)):
+        raise SystemExit("%s is not empty and not %s state dir: pick another --dir" % (d, what))
+    return d

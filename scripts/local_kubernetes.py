@@ -29,7 +29,7 @@ import time
 import urllib.request
 
 import yaml
-from harness import cache_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
+from harness import cache_dir, fresh_state_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
 
 NODE = "rtcstack-node"
 VETH = "rtck8s0"
@@ -382,13 +382,9 @@ def start(args):
 
 
 def _start(args):
-    d = os.path.abspath(args.dir)
-    if load_state(d):
-        stop(args, quiet=True)
+    d = fresh_state_dir(args, stop, "pki", "a cluster")
     bins = binaries()
     imgs = images()
-    if os.path.isdir(d) and os.listdir(d) and not os.path.exists(os.path.join(d, "pki")):
-        raise SystemExit("%s is not empty and not a cluster state dir: pick another --dir" % d)
     if os.path.exists("/sys/class/net/%s" % VETH) or os.path.exists("/run/netns/%s" % NETNS):
         try:
             with open(MARK) as f:

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from harness import cache_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
+from harness import cache_dir, fresh_state_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
 
 CLOUD = "rtcstack-test"
 REGION = "RegionOne"
@@ -253,13 +253,9 @@ def start(args):
 
 
 def _start(args):
-    d = os.path.abspath(args.dir)
-    if load_state(d):
-        stop(args, quiet=True)
+    d = fresh_state_dir(args, stop, "etc", "an OpenStack")
     bins = binaries()
     venv = venv_dir()
-    if os.path.isdir(d) and os.listdir(d) and not os.path.exists(os.path.join(d, "etc")):
-        raise SystemExit("%s is not empty and not an OpenStack state dir: pick another --dir" % d)
     ports = {k: args.port_base + v for k, v in PORTS.items()}
     busy = [str(p) for p in ports.values() if port_open(p)]
     if busy:

@@ -39,3 +39,23 @@ attributes:
     details:
       - This action does not modify state.
 """
+
+    # For action plugins that compute on the controller only (deployment, openstack_plan).
+    CONTROLLER = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Runs in check mode as in a normal run (it changes nothing).
+  diff_mode:
+    support: none
+    details:
+      - Nothing to show.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: all
+    details:
+      - Runs on the controller only.
+"""

@@ -28,17 +28,9 @@ options:
       - With V(false), the problems are only returned (C(livekit_node.problems)).
     type: bool
     default: true
-attributes:
-  check_mode:
-    description: Runs in check mode as in a normal run (it changes nothing).
-    support: full
-  diff_mode:
-    description: Nothing to show.
-    support: none
-  platform:
-    description: Runs on the controller only.
-    support: full
-    platforms: all
+extends_documentation_fragment:
+  - rtcstack.livekit.attributes
+  - rtcstack.livekit.attributes.CONTROLLER
 notes:
   - Role defaults that are Jinja expressions are not templated; the few that the model needs
     (C(livekit_server_http_allowed_from), C(redis_bind_address), C(livekit_server_api_keys)) are resolved

@@ -71,17 +71,9 @@ options:
       - Per-host settings used where the host has no C(openstack_infra_flavor), C(openstack_infra_image),
         C(openstack_infra_volume_size) or C(openstack_infra_floating_ip) variable.
     type: dict
-attributes:
-  check_mode:
-    description: Runs in check mode as in a normal run (it changes nothing).
-    support: full
-  diff_mode:
-    description: Nothing to show.
-    support: none
-  platform:
-    description: Runs on the controller only.
-    support: full
-    platforms: all
+extends_documentation_fragment:
+  - rtcstack.livekit.attributes
+  - rtcstack.livekit.attributes.CONTROLLER
 """
 
 EXAMPLES = r"""
