@@ -207,8 +207,8 @@ svg .grid{stroke:#e4e4e4}svg .axis{stroke:#444}"""
 
 
 def _verdict_html(v):
-    return '<p>Verdict: <span class="%s" id="verdict">%s</span>. %s.</p>' % (
-        E(v["result"]), E(v["label"]), E(v["message"][0].upper() + v["message"][1:]))
+    detail = v["message"][len(v["label"]) + 2:] if v["message"].startswith(v["label"] + ": ") else v["message"]
+    return '<p>Verdict: <span class="%s" id="verdict">%s</span>: %s.</p>' % (E(v["result"]), E(v["label"]), E(detail))
 
 
 def _gates_html(gate_results, verdict=None):
