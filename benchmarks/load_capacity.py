@@ -472,9 +472,10 @@ def shares_text(step):
 
 
 def host_busy_text(step):
-    values = ["%s %s %%" % (g["host"], "n/a" if (g["usage"] or {}).get("host_busy_pct") is None
-                                      else "%.0f" % g["usage"]["host_busy_pct"])
-              for g in (step["summary"] or {}).get("generators") or []]
+    values = []
+    for g in (step["summary"] or {}).get("generators") or []:
+        busy = (g["usage"] or {}).get("host_busy_pct")
+        values.append("%s %s %%" % (g["host"], "n/a" if busy is None else "%.0f" % busy))
     return ", ".join(values) or "n/a"
 
 
