@@ -383,7 +383,7 @@ def judge(step, nodes=1):
         step["invalid"].append(verdict["message"])
     gen, sfu = generator_cores(step), sfu_cpu(step)[0]
     if gen is not None and sfu is not None and gen > sfu:
-        step["invalid"].append("the generators took more CPU (%.2f cores) than the SFU (%.2f)" % (gen, sfu))
+        step["invalid"].append("the generators took more CPU (%s cores) than the SFU (%s)" % (cores(gen), cores(sfu)))
     if nodes > 1 and step.get("room_nodes") and len(set(step["room_nodes"].values()) - {"?"}) < min(nodes, len(step["rooms"])):
         step["notes"].append("the rooms were not spread over the nodes: %s" % placement_text(step))
 
@@ -468,7 +468,7 @@ def shares_text(step):
     gen, sfu = generator_cores(step), sfu_cpu(step)[0]
     if gen is None or sfu is None:
         return "n/a"
-    return "generators %.2f, SFU %.2f: %s took more" % (gen, sfu, "the generators" if gen > sfu else "the SFU")
+    return "generators %s, SFU %s: %s took more" % (cores(gen), cores(sfu), "the generators" if gen > sfu else "the SFU")
 
 
 def host_busy_text(step):

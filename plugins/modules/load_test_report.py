@@ -28,7 +28,7 @@ description:
   - A file is written only when its content changes, so a rerun on the same results reports C(changed=false).
   - When a gate fails, the files are still written, and the task fails with one line per failed gate
     (unless O(fail_on_gates=false)).
-  - "The verdict (RV(summary.verdict)) is V(pass), V(fail) or V(invalid). A run where a generator host was
+  - "The verdict (C(verdict) in RV(summary), and RV(verdict)) is V(pass), V(fail) or V(invalid). A run where a generator host was
     busier than O(max_generator_host_busy_pct) is V(invalid) (C(invalid: generator saturated) in the report):
     it measured the generator, not the SFU. The gates are still computed and shown but do not decide it, and
     the task fails with one message naming the host and its figure (unless O(fail_on_gates=false))."
@@ -202,7 +202,7 @@ gates:
     - {gate: max_loss_pct, limit: 0.5, value: 0.0, passed: true, message: packet loss 0% is within the limit 0.5%}
 verdict:
   description:
-    - V(pass), V(fail) or V(invalid) (a generator host was saturated), as in RV(summary.verdict).
+    - V(pass), V(fail) or V(invalid) (a generator host was saturated); the details are in C(verdict) of RV(summary).
   returned: always
   type: str
   sample: pass
