@@ -2,6 +2,7 @@
 
     local_livekit.py start --dir DIR [--port 7880] [--redis-port 6380] [--no-redis] [--keep-keys]
                            [--prometheus-port N] [--stun-server HOST:PORT]
+                           [--redis-address HOST:PORT] [--node-sort-by rooms]
     local_livekit.py stop --dir DIR
 
 ``start`` generates a key pair into DIR/keys.yaml (mode 0600), writes DIR/config.yaml, starts both
@@ -14,6 +15,12 @@ contact them: ``--stun-server`` defaults to 127.0.0.1:3478 (nothing needs to lis
 keeps the clients of the tests and the lab off the internet. (The media itself runs between the
 machine's own non-loopback addresses: libwebrtc gathers no loopback candidates; it never leaves the
 machine.)
+
+A second node of the same cluster: ``--redis-address`` joins the Redis of a first node (no Redis is
+started), ``--keep-keys`` with the first node's keys.yaml copied into DIR shares its key, and its own
+``--port`` (RTC on the next two ports) and ``--prometheus-port`` keep it apart. ``--node-sort-by``
+sets livekit's ``node_selector`` (kind ``any``) so a new room goes to, for example, the node with the
+fewest ``rooms`` (node stats are refreshed every 2 s).
 """
 
 import argparse
@@ -116,7 +123,11 @@ def start(args):
         "  level: info",
     ]
     pids = {}
-    if not args.no_redis:
+    if args.node_sort_by:
+        config += ["node_selector:", "  kind: any", "  sort_by: %s" % args.node_sort_by]
+    if args.redis_address:
+        config += ["redis:", "  address: %s" % args.redis_address]
+    elif not args.no_redis:
         if port_open(args.redis_port):
             raise SystemExit("port %d is taken: pick another --redis-port" % args.redis_port)
         redis = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -134,7 +145,7 @@ def start(args):
     url = "http://127.0.0.1:%d" % args.port
     wait_for(lambda: http_ok(url + "/"), "livekit-server at %s (see %s/server.log)" % (url, d))
     info = {"url": url, "ws_url": "ws://127.0.0.1:%d" % args.port, "api_key": key, "key_file": keys,
-            "redis": None if args.no_redis else "127.0.0.1:%d" % args.redis_port, "dir": d,
+            "redis": args.redis_address or (None if args.no_redis else "127.0.0.1:%d" % args.redis_port), "dir": d,
             "metrics_url": "http://127.0.0.1:%d/metrics" % args.prometheus_port if args.prometheus_port else None}
     with open(os.path.join(d, "connection.json"), "w") as f:
         json.dump(info, f, indent=2)
@@ -187,6 +198,9 @@ def main(argv=None):
     parser.add_argument("--redis-port", type=int, default=6380)
     parser.add_argument("--no-redis", action="store_true")
     parser.add_argument("--keep-keys", action="store_true", help="reuse DIR/keys.yaml when it exists")
+    parser.add_argument("--redis-address", help="use this running Redis (HOST:PORT, a second node's) and start none")
+    parser.add_argument("--node-sort-by", choices=["random", "rooms", "clients", "tracks", "cpuload", "sysload"],
+                        help="livekit's node_selector sort_by (kind any): where a new room goes")
     parser.add_argument("--prometheus-port", type=int, default=0, help="export Prometheus metrics on this port")
     parser.add_argument("--stun-server", action="append", default=[],
                         help="STUN server (HOST:PORT) given to the clients (default 127.0.0.1:3478, not livekit's public ones)")

@@ -275,9 +275,15 @@ result:
         - C(max_rss_bytes) the peak resident memory of the module's process (its whole life, the import
           of the SDK included), or of its largest child process when that is larger.
         - C(wall_seconds) the wall time of the same window.
+        - C(host_busy_pct) how busy the whole generator host was over the same window, in percent of all
+          its cores (busy / total jiffies of C(/proc/stat)'s C(cpu) line; idle and iowait count as idle,
+          steal as busy); everything on the host is included, not only this generator. C(host_cores) the
+          host's online cores. Both V(null) where C(/proc/stat) cannot be read.
+          M(rtcstack.livekit.load_test_report) makes a run invalid when a host was above its
+          C(max_generator_host_busy_pct).
       type: dict
       returned: when the engine started
-      sample: {cpu_seconds: 41.87, max_rss_bytes: 251658240, wall_seconds: 75.412}
+      sample: {cpu_seconds: 41.87, max_rss_bytes: 251658240, wall_seconds: 75.412, host_busy_pct: 38.51, host_cores: 4}
     errors: {description: "What went wrong: one line each, at most 100", type: list, elements: str}
     complete: {description: The run reached its planned end, type: bool}
   sample:
@@ -293,7 +299,7 @@ result:
     packets_received: 730
     packets_lost: 0
     skew_s: 0.006
-    generator: {cpu_seconds: 5.31, max_rss_bytes: 183500800, wall_seconds: 12.204}
+    generator: {cpu_seconds: 5.31, max_rss_bytes: 183500800, wall_seconds: 12.204, host_busy_pct: 31.2, host_cores: 2}
     complete: true
 """
 

@@ -28,6 +28,10 @@ description:
   - A file is written only when its content changes, so a rerun on the same results reports C(changed=false).
   - When a gate fails, the files are still written, and the task fails with one line per failed gate
     (unless O(fail_on_gates=false)).
+  - "The verdict (C(verdict) in RV(summary), and RV(verdict)) is V(pass), V(fail) or V(invalid). A run where a generator host was
+    busier than O(max_generator_host_busy_pct) is V(invalid) (C(invalid: generator saturated) in the report):
+    it measured the generator, not the SFU. The gates are still computed and shown but do not decide it, and
+    the task fails with one message naming the host and its figure (unless O(fail_on_gates=false))."
 author:
   - rtcstack.livekit contributors (@rtcstack)
 extends_documentation_fragment:
@@ -114,9 +118,17 @@ options:
     default: 10
   fail_on_gates:
     description:
-      - Fail the task when a gate fails (after writing the files).
+      - Fail the task when a gate fails or the run is invalid (after writing the files).
     type: bool
     default: true
+  max_generator_host_busy_pct:
+    description:
+      - The busiest a generator host may be over the run, in percent of all its cores (the whole machine's
+        CPU from C(/proc/stat), C(generator.host_busy_pct) of each result). A host above it makes the run
+        invalid. A result without the figure (from an older C(load_test)) is noted and not checked.
+    type: float
+    default: 90
+    version_added: 0.2.0
 notes:
   - The C(lk) engine does not measure join and subscribe times, jitter, a timeline or the SFU; the
     report says so and leaves those plots empty.
@@ -175,6 +187,12 @@ summary:
     generator_usage: {measured: 2, cpu_seconds: 301.4, cpu_cores: 1.6744, max_cpu_cores: 0.8512,
                       rss_bytes: 1258291200, max_rss_bytes: 650117120, cpu_cores_per_participant: 0.00167,
                       rss_bytes_per_participant: 1258291}
+    verdict:
+      result: invalid
+      label: "invalid: generator saturated"
+      message: "invalid: generator saturated: gen2 was 97.4 % busy (4 cores) over the run, above the limit 90 %;
+                the SFU gates (0 of 3 failed) do not decide this run"
+      saturation: {limit_pct: 90.0, saturated: [{host: gen2, host_busy_pct: 97.4, host_cores: 4}], not_measured: []}
 gates:
   description: One entry per gate given.
   returned: always
@@ -182,6 +200,12 @@ gates:
   elements: dict
   sample:
     - {gate: max_loss_pct, limit: 0.5, value: 0.0, passed: true, message: packet loss 0% is within the limit 0.5%}
+verdict:
+  description:
+    - V(pass), V(fail) or V(invalid) (a generator host was saturated); the details are in C(verdict) of RV(summary).
+  returned: always
+  type: str
+  sample: pass
 failed_gates:
   description: One line per failed gate.
   returned: always
@@ -215,11 +239,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report import (
+    MAX_GENERATOR_HOST_BUSY_PCT,
     ReportError,
     compare,
     gates,
     merge,
     report_json,
+    verdict,
 )
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report_html import render_html
 from ansible_collections.rtcstack.livekit.plugins.module_utils._secrets import write_atomic
@@ -280,6 +306,7 @@ def build(p):
     results = load_results(p["results"], p["result_files"])
     summary = merge(results)
     gate_results = gates(summary, **limits)
+    summary["verdict"] = verdict(summary, gate_results, p["max_generator_host_busy_pct"])
     comparison = None
     if p["baseline"]:
         comparison = compare(summary, read_json(p["baseline"], "baseline"), p["regression_tolerance_pct"])
@@ -315,6 +342,7 @@ def main():
             baseline=dict(type="path"),
             regression_tolerance_pct=dict(type="float", default=10.0),
             fail_on_gates=dict(type="bool", default=True),
+            max_generator_host_busy_pct=dict(type="float", default=MAX_GENERATOR_HOST_BUSY_PCT),
         ),
         required_one_of=[("results", "result_files")],
         supports_check_mode=True,
@@ -322,6 +350,9 @@ def main():
     p = module.params
     if not NAME.match(p["name"]):
         module.fail_json(msg="name %r may hold only letters, digits, '.', '_' and '-'" % p["name"])
+    busy = p["max_generator_host_busy_pct"]
+    if not 0 < busy <= 100:
+        module.fail_json(msg="max_generator_host_busy_pct must be above 0 and at most 100, got %s" % busy)
     if p["regression_tolerance_pct"] < 0:
         module.fail_json(msg="regression_tolerance_pct must be 0 or more, got %s" % p["regression_tolerance_pct"])
     try:
@@ -333,8 +364,14 @@ def main():
     html_path = os.path.join(p["output_dir"], p["name"] + ".html")
     changed = write_reports(module, p["output_dir"], [(json_path, json_text), (html_path, html_text)])
     failed = ["gate %s: %s" % (g["gate"], g["message"]) for g in gate_results if not g["passed"]]
+    v = summary["verdict"]
     result = dict(changed=changed, summary=summary, gates=gate_results, failed_gates=failed, comparison=comparison,
-                  json_path=json_path, html_path=html_path)
+                  json_path=json_path, html_path=html_path, verdict=v["result"])
+    if v["saturation"]["not_measured"]:
+        module.warn("generator host CPU not measured on %s (results of an older load_test): not checked for saturation"
+                    % ", ".join(v["saturation"]["not_measured"]))
+    if v["result"] == "invalid" and p["fail_on_gates"]:
+        module.fail_json(msg=v["message"], **result)
     if failed and p["fail_on_gates"]:
         module.fail_json(msg="%d load test gate(s) failed:\n%s" % (len(failed), "\n".join(failed)), **result)
     module.exit_json(**result)

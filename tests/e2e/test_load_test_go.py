@@ -1,6 +1,7 @@
 """The load_test module with engine=go (rtcstack-loadgen, built by scripts/build-loadgen.sh) against the
 real livekit-server of the session: check mode, a run with simulcast VP8, a run with H.264 without
-simulcast, and a missing binary. Small and short (<= 6 participants, a few seconds each).
+simulcast, a run whose report is invalid because its host was busier than the report's limit, and a
+missing binary. Small and short (<= 6 participants, a few seconds each).
 """
 
 import json
@@ -8,6 +9,7 @@ import os
 import subprocess
 import time
 
+import adhoc
 import pytest
 from conftest import ROOT
 from test_load_test_module import RESULT_KEYS, check_files, load_test, rooms_on
@@ -91,6 +93,30 @@ def test_run_with_h264_without_simulcast(livekit, loadgen, tmp_path):
     assert r["tracks"] == {"published": 2, "expected_subscriptions": 4, "subscribed": 4}
     assert r["video_codecs_sent"] == ["h264"]
     check_media(r, 2, 4)
+
+
+def test_report_of_a_saturated_generator_host_is_invalid(livekit, loadgen, tmp_path):
+    """A real run measures its host's CPU; a report limit the run must exceed makes it invalid, with one message."""
+    r = run_go(livekit, loadgen, tmp_path, "busy", participants=3, publishers=1, video_publishers=0, audio_publishers=1,
+               duration=3)
+    g = r["generator"]
+    assert g["host_cores"] == os.cpu_count() and 0.01 < g["host_busy_pct"] <= 100
+    args = dict(result_files=[str(tmp_path / "busy.json")], output_dir=str(tmp_path / "report"), name="busy",
+                gates=dict(max_loss_pct=0, max_failed_joins=0), max_generator_host_busy_pct=0.01)
+    out = adhoc.run_module("load_test_report", args)
+    assert out.get("failed") is True and out["verdict"] == "invalid"
+    assert out["msg"] == ("invalid: generator saturated: gen-go was %s %% busy (%d cores) over the run, above the limit "
+                          "0.01 %%; the SFU gates (0 of 2 failed) do not decide this run"
+                          % (("%.3f" % g["host_busy_pct"]).rstrip("0").rstrip("."), g["host_cores"]))
+    assert [x["passed"] for x in out["gates"]] == [True, True]  # still computed and shown
+    report = json.loads((tmp_path / "report" / "busy.json").read_text())
+    assert report["summary"]["verdict"]["saturation"]["saturated"] == [
+        dict(host="gen-go", host_busy_pct=g["host_busy_pct"], host_cores=g["host_cores"])]
+    assert 'id="verdict">invalid: generator saturated</span>' in (tmp_path / "report" / "busy.html").read_text()
+    # the default limit (90 %): the gates decide (this tiny run does not saturate the machine unless it is busy)
+    default = dict((k, v) for k, v in args.items() if k != "max_generator_host_busy_pct")
+    ok = adhoc.run_module("load_test_report", dict(default, name="busy-default"))
+    assert ok["verdict"] == ("invalid" if g["host_busy_pct"] > 90 else "pass"), ok.get("msg")
 
 
 def test_missing_binary_fails_before_any_call(livekit, tmp_path):

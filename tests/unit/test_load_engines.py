@@ -7,13 +7,14 @@ connection, which the runner must record without failing the run.
 
 import importlib.util
 import json
+import os
 
 import pytest
 from test_load_lk import SECRET, stand_in
 
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines import ENGINES
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.engines.base import Engine, Job
-from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.metrics import Sampler
+from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.metrics import Sampler, busy_pct, host_cpu_times
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.plan import build_plan, result_plan, split
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.runner import RunError, run
 
@@ -40,7 +41,9 @@ def test_run_adds_samples_usage_and_scrubs(tmp_path):
     j = job(lk, 0)
     result = run("lk", j, Sampler([CLOSED], interval=0.2, timeout=1.0))
     assert result["engine"] == "lk" and result["plan"] == result_plan(j.plan_slice)
-    assert set(result["generator"]) == {"cpu_seconds", "max_rss_bytes", "wall_seconds"}
+    g = result["generator"]
+    assert set(g) == {"cpu_seconds", "max_rss_bytes", "wall_seconds", "host_busy_pct", "host_cores"}
+    assert g["host_cores"] == os.cpu_count() and 0 <= g["host_busy_pct"] <= 100  # this machine, over the run
     assert result["server_samples"] and all(s["url"] == CLOSED and s["error"] for s in result["server_samples"])
     assert result["errors"][-1].startswith("metrics %s: " % CLOSED)
     argv = json.loads(record.read_text().splitlines()[0])["argv"]
@@ -57,3 +60,19 @@ def test_engine_failure_gives_the_partial_result(tmp_path):
     assert (r["engine"], r["complete"], r["participants"]["planned"]) == ("lk", False, 2)
     assert r["generator"] is not None and r["server_samples"] == []
     assert "not found" in r["errors"][0] and SECRET not in r["errors"][0] and "********" in r["errors"][0]
+
+
+def test_host_cpu_times_from_proc_stat(tmp_path):
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice: guest is inside user, not counted twice
+    stat.write_text("cpu  100 0 50 800 20 0 10 20 40 0\ncpu0 50 0 25 400 10 0 5 10 20 0\ncpu1 50 0 25 400 10 0 5 10 20 0\n"
+                    "intr 1 2 3\nctxt 5\n")
+    before = host_cpu_times(str(stat))
+    assert before == (180, 1000, 2)  # busy = user + system + softirq + steal; total without guest
+    stat.write_text("cpu  400 0 150 1000 20 0 10 20 40 0\ncpu0 1\ncpu1 1\n")
+    # 400 more busy of 600 more jiffies
+    assert busy_pct(before, host_cpu_times(str(stat))) == pytest.approx(100.0 * 400 / 600)
+    assert busy_pct(before, before) is None and busy_pct(None, before) is None
+    assert host_cpu_times(str(tmp_path / "missing")) is None
+    real = host_cpu_times()
+    assert real[2] == os.cpu_count() and 0 < real[0] < real[1]

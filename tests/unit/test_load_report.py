@@ -22,6 +22,7 @@ from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report 
     percentile,
     redact,
     report_json,
+    verdict,
 )
 from ansible_collections.rtcstack.livekit.plugins.module_utils._loadtest.report_html import render_html
 
@@ -129,7 +130,8 @@ def test_merge_generator_usage():
     by = dict((g["host"], g["usage"]) for g in s["generators"])
     # gen1: 60 CPU s in 120 s = 0.5 cores, over 50 planned participants = 0.01 core each; 200 MiB / 50 = 4 MiB
     assert by["gen1"] == dict(cpu_seconds=60.0, wall_seconds=120.0, max_rss_bytes=200 * MIB, cpu_cores=0.5,
-                              cpu_cores_per_participant=0.01, rss_bytes_per_participant=4 * MIB)
+                              cpu_cores_per_participant=0.01, rss_bytes_per_participant=4 * MIB,
+                              host_busy_pct=None, host_cores=None)  # an older result: no host figures
     assert by["gen2"]["cpu_cores"] == 0.75 and by["gen2"]["cpu_cores_per_participant"] == 0.015
     assert by["gen3"] is None  # the lk result built by the parser has no generator block
     # the generators run at the same time: cores and RSS add up; per participant over the measured hosts
@@ -140,7 +142,7 @@ def test_merge_generator_usage():
     # only the contract's keys of the block are kept
     report = json.loads(report_json(s, results(), [], None))
     second = [r["generator"] for r in report["results"]][1]
-    assert second == dict(cpu_seconds=90.0, max_rss_bytes=300 * MIB, wall_seconds=120.0)
+    assert second == dict(cpu_seconds=90.0, max_rss_bytes=300 * MIB, wall_seconds=120.0, host_busy_pct=None, host_cores=None)
     page = render_html(s, results())
     assert "<td>0.75</td>" in page and "<td>300.0 MiB</td>" in page and "1.25 / 0.0125" in page
     # a result without the block (an older generator): nothing measured, nothing fails
@@ -184,6 +186,54 @@ def test_gate_on_a_value_lk_does_not_measure_fails():
     s = merge([lk_result()])
     g = gates(s, max_subscribe_p99_ms=1000)[0]
     assert g["passed"] is False and "not measured" in g["message"]
+
+
+def with_host_cpu(busy1, busy2):
+    """The three results, gen1 and gen2 with their host's CPU figure (4 cores); gen3 (lk) an older result without."""
+    rs = results()
+    for r, busy in zip(rs, (busy1, busy2)):
+        r["generator"] = dict(r["generator"], host_busy_pct=busy, host_cores=4)
+    return rs
+
+
+def test_saturated_generator_host_makes_the_run_invalid():
+    rs = with_host_cpu(42.5, 97.25)
+    s = merge(rs)
+    passing = gates(s, max_loss_pct=0.5, max_failed_joins=0)
+    v = verdict(s, passing, 90)
+    assert (v["result"], v["label"]) == ("invalid", "invalid: generator saturated")
+    assert v["saturation"] == dict(limit_pct=90, saturated=[dict(host="gen2", host_busy_pct=97.25, host_cores=4)],
+                                   not_measured=["gen3"])
+    assert v["message"].startswith("invalid: generator saturated: gen2 was 97.25 % busy (4 cores) over the run, "
+                                   "above the limit 90 %; the SFU gates (0 of 2 failed) do not decide this run")
+    # failing gates do not turn it into a fail either: the gates are shown, the verdict stays invalid
+    failing = gates(s, max_loss_pct=0.0)
+    assert verdict(s, failing, 90)["result"] == "invalid" and "(1 of 1 failed)" in verdict(s, failing, 90)["message"]
+    s["verdict"] = v
+    page = render_html(s, rs, passing)
+    assert '<span class="invalid" id="verdict">invalid: generator saturated</span>' in page
+    assert "Gates (shown; not the verdict: generator saturated)" in page
+    assert "<td>97.25 % (4)</td>" in page and "<td>42.5 % (4)</td>" in page
+    assert "invalid: generator saturated, loss" in page  # the operators' row says it first
+    assert json.loads(report_json(s, rs, passing, None))["summary"]["verdict"]["result"] == "invalid"
+
+
+def test_below_the_limit_the_gates_decide():
+    s = merge(with_host_cpu(42.5, 89.9))
+    v = verdict(s, gates(s, max_loss_pct=0.5), 90)
+    assert (v["result"], v["label"], v["saturation"]["saturated"]) == ("pass", "pass", [])
+    v = verdict(s, gates(s, max_loss_pct=0.05), 90)
+    assert v["result"] == "fail" and v["message"].startswith("1 of 1 gate(s) failed")
+    s["verdict"] = v
+    assert '<span class="fail" id="verdict">fail</span>' in render_html(s, results(), gates(s, max_loss_pct=0.05))
+
+
+def test_missing_host_figure_is_noted_not_invalid():
+    s = merge(results())  # no result has host_busy_pct (older load_test)
+    v = verdict(s, gates(s, max_loss_pct=0.5), 0.01)
+    assert v["result"] == "pass" and v["saturation"]["not_measured"] == ["gen1", "gen2", "gen3"]
+    assert v["message"] == ("every gate passed; generator host CPU not measured on gen1, gen2, gen3 "
+                            "(not checked for saturation)")
 
 
 def test_compare_flags_regressions_only():

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026, rtcstack.livekit contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What a load test measures besides the engine: livekit-server's Prometheus metrics (``Sampler``)
-and the generator's own CPU and memory (``Usage``).
+"""What a load test measures besides the engine: livekit-server's Prometheus metrics (``Sampler``),
+the generator's own CPU and memory and its host's CPU (``Usage``).
 
 Private to this collection: the interface may change without notice. Standard library and
 ansible-core only.
@@ -139,8 +139,37 @@ class Sampler:
         return self.samples
 
 
+def host_cpu_times(path="/proc/stat"):
+    """(busy, total) jiffies of the whole machine (all cores) and its number of cores, from /proc/stat; None
+    where it cannot be read.
+
+    Of the first line's fields (user nice system idle iowait irq softirq steal guest guest_nice) the first
+    eight count: guest time is already inside user and nice. Idle is idle + iowait; steal counts as busy
+    (the core was not available to this host).
+    """
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+        fields = [int(x) for x in lines[0].split()[1:9]]
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(fields) < 4:
+        return None
+    cores = sum(1 for line in lines[1:] if line.startswith("cpu") and line[3:4].isdigit())
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields), cores or None
+
+
+def busy_pct(before, after):
+    """Percent of the machine's CPU time that was busy between two host_cpu_times() readings (None when unknown)."""
+    if not before or not after or after[1] <= before[1]:
+        return None
+    return 100.0 * (after[0] - before[0]) / (after[1] - before[1])
+
+
 class Usage:
-    """CPU and memory of this process and its finished children, from ``resource.getrusage``."""
+    """CPU and memory of this process and its finished children, from ``resource.getrusage``, and how busy
+    the whole host was over the same window (``host_cpu_times``)."""
 
     # ru_maxrss is in KiB on Linux (and the BSDs), in bytes on macOS.
     RSS_UNIT = 1 if sys.platform == "darwin" else 1024
@@ -148,6 +177,7 @@ class Usage:
     def __init__(self):
         self.cpu0 = self.cpu()
         self.wall0 = time.monotonic()
+        self.host0 = host_cpu_times()
 
     @staticmethod
     def cpu():
@@ -156,5 +186,8 @@ class Usage:
 
     def block(self):
         peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        host = host_cpu_times()
+        busy = busy_pct(self.host0, host)
         return dict(cpu_seconds=round(max(0.0, self.cpu() - self.cpu0), 3), max_rss_bytes=int(peak) * self.RSS_UNIT,
-                    wall_seconds=round(time.monotonic() - self.wall0, 3))
+                    wall_seconds=round(time.monotonic() - self.wall0, 3),
+                    host_busy_pct=None if busy is None else round(busy, 2), host_cores=host[2] if host else None)

@@ -30,7 +30,8 @@ PLAN_KEYS = ("rooms", "participants", "publishers", "video_publishers", "audio_p
 TIMELINE_KEYS = ("t", "connected", "bitrate_kbps", "packets_received", "packets_lost")
 SERVER_KEYS = ("t", "url", "participants", "rooms", "cpu_seconds", "memory_bytes", "packets_in", "packets_out",
                "bytes_in", "bytes_out")
-GENERATOR_KEYS = ("cpu_seconds", "max_rss_bytes", "wall_seconds")
+GENERATOR_KEYS = ("cpu_seconds", "max_rss_bytes", "wall_seconds", "host_busy_pct", "host_cores")
+MAX_GENERATOR_HOST_BUSY_PCT = 90.0  # a generator host busier than this over the run makes the run invalid
 FIRST_ERRORS = 10
 
 
@@ -119,7 +120,7 @@ def sanitize_result(result, index=0):
 
 
 def _generator(block, where):
-    """The generator's own usage (cpu_seconds, max_rss_bytes, wall_seconds), or None when not given."""
+    """The generator's own usage (GENERATOR_KEYS; a key an older result lacks is None), or None when not given."""
     if block is None:
         return None
     if not isinstance(block, dict):
@@ -128,7 +129,8 @@ def _generator(block, where):
 
 
 def generator_usage(r):
-    """Per generator: its usage as given, plus CPU cores (cpu_seconds / wall_seconds) and both per planned participant."""
+    """Per generator: its usage as given, plus CPU cores (cpu_seconds / wall_seconds) and both per planned participant,
+    and how busy its host was (host_busy_pct of host_cores, the whole machine)."""
     g = r.get("generator")
     if not g:
         return None
@@ -138,7 +140,8 @@ def generator_usage(r):
     return dict(cpu_seconds=_round(cpu), wall_seconds=_round(wall), max_rss_bytes=rss,
                 cpu_cores=_round(cores, 4),
                 cpu_cores_per_participant=_round(cores / planned, 5) if cores is not None and planned else None,
-                rss_bytes_per_participant=int(round(rss / planned)) if rss is not None and planned else None)
+                rss_bytes_per_participant=int(round(rss / planned)) if rss is not None and planned else None,
+                host_busy_pct=g["host_busy_pct"], host_cores=g["host_cores"])
 
 
 def generators_usage(usages):
@@ -371,6 +374,53 @@ def gates(summary, max_loss_pct=None, max_subscribe_p99_ms=None, max_failed_join
         out.append(dict(gate=gate, limit=limit, value=_round(value, 4) if isinstance(value, float) else value,
                         passed=passed, message=message))
     return out
+
+
+def saturation(summary, limit=MAX_GENERATOR_HOST_BUSY_PCT):
+    """Which generator hosts were busier than ``limit`` % over the run (their figures), and which did not say.
+
+    {limit_pct, saturated: [{host, host_busy_pct, host_cores}], not_measured: [host]}. A result without the
+    figure (an older generator, or no /proc/stat) is listed in not_measured and never makes a run invalid.
+    """
+    limit = _num(limit, "max_generator_host_busy_pct")
+    saturated, not_measured = [], []
+    for g in summary["generators"]:
+        busy = (g["usage"] or {}).get("host_busy_pct")
+        if busy is None:
+            not_measured.append(g["host"])
+        elif busy > limit:
+            saturated.append(dict(host=g["host"], host_busy_pct=busy, host_cores=g["usage"].get("host_cores")))
+    return dict(limit_pct=limit, saturated=saturated, not_measured=not_measured)
+
+
+def host_text(s):
+    return "%s was %s busy%s" % (s["host"], fmt(s["host_busy_pct"], " %"),
+                                 "" if s["host_cores"] is None else " (%d cores)" % s["host_cores"])
+
+
+def verdict(summary, gate_results, limit=MAX_GENERATOR_HOST_BUSY_PCT):
+    """The run's verdict: {result, label, message, saturation}.
+
+    ``invalid`` when a generator host was saturated (busier than ``limit`` %): the run measured the generator,
+    so it is neither a pass nor a fail of the SFU, whatever the gates say. Otherwise the gates decide:
+    ``fail`` when one failed, else ``pass``.
+    """
+    sat = saturation(summary, limit)
+    failed = [g for g in gate_results if not g["passed"]]
+    if sat["saturated"]:
+        result, label = "invalid", "invalid: generator saturated"
+        message = "%s: %s over the run, above the limit %s; the SFU gates (%d of %d failed) do not decide this run" % (
+            label, "; ".join(host_text(h) for h in sat["saturated"]), fmt(sat["limit_pct"], " %"), len(failed),
+            len(gate_results))
+    elif failed:
+        result, label = "fail", "fail"
+        message = "%d of %d gate(s) failed" % (len(failed), len(gate_results))
+    else:
+        result, label = "pass", "pass"
+        message = "every gate passed" if gate_results else "no gate given"
+    if sat["not_measured"]:
+        message += "; generator host CPU not measured on %s (not checked for saturation)" % ", ".join(sat["not_measured"])
+    return dict(result=result, label=label, message=message, saturation=sat)
 
 
 def compare(summary, baseline, tolerance_pct=10.0):

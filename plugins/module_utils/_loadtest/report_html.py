@@ -176,6 +176,8 @@ def operator_row(summary, name):
         parts.append("~%.0f Mbit/s RX per generator" % (sum(rates) / len(rates) / 1000.0))
     elif rates:
         parts.append("%.1f Mbit/s RX" % (rates[0] / 1000.0))
+    if (summary.get("verdict") or {}).get("result") == "invalid":
+        parts.insert(0, summary["verdict"]["label"])
     return [name, str(participants), "%d (%d)" % (plan["publishers"], plan["video_publishers"]), rooms_text,
             _duration_text(plan["duration_s"]), ", ".join(parts)]
 
@@ -198,17 +200,23 @@ def _table(headers, rows, cls=""):
 
 CSS = """body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
 table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #bbb;padding:3px 8px;text-align:left;font-size:13px}
-th{background:#eee}.fail{color:#b00;font-weight:bold}.pass{color:#070}
+th{background:#eee}.fail{color:#b00;font-weight:bold}.pass{color:#070}.invalid{color:#a60;font-weight:bold}
 svg.plot{display:block;margin:8px 0 20px;background:#fafafa;border:1px solid #ddd}
 svg .t{font-size:13px;font-weight:bold}svg .ax,svg .legend{font-size:11px}svg .nodata{font-size:13px;fill:#888}
 svg .grid{stroke:#e4e4e4}svg .axis{stroke:#444}"""
 
 
-def _gates_html(gate_results):
+def _verdict_html(v):
+    detail = v["message"][len(v["label"]) + 2:] if v["message"].startswith(v["label"] + ": ") else v["message"]
+    return '<p>Verdict: <span class="%s" id="verdict">%s</span>: %s.</p>' % (E(v["result"]), E(v["label"]), E(detail))
+
+
+def _gates_html(gate_results, verdict=None):
+    heading = "Gates" if (verdict or {}).get("result") != "invalid" else "Gates (shown; not the verdict: generator saturated)"
     rows = "".join('<tr><td>%s</td><td>%s</td><td>%s</td><td class="%s">%s</td><td>%s</td></tr>' % (
         E(g["gate"]), E(fmt(g["limit"])), E(fmt(g["value"])), "pass" if g["passed"] else "fail",
         "pass" if g["passed"] else "FAIL", E(g["message"])) for g in gate_results)
-    return ["<h2>Gates</h2>",
+    return ["<h2>%s</h2>" % E(heading),
             "<table><thead><tr><th>gate</th><th>limit</th><th>value</th><th>result</th><th>detail</th></tr>"
             "</thead><tbody>%s</tbody></table>" % rows]
 
@@ -271,12 +279,20 @@ def _plots(summary, results):
 def _generators_html(summary):
     return ["<h2>Generators</h2>", _table(
         ["host", "engine", "planned", "connected", "failed", "loss %", "subscribe p50 / p99 ms", "join p99 ms",
-         "bitrate kbps", "skew s", "CPU cores", "peak RSS", "errors", "complete"],
+         "bitrate kbps", "skew s", "CPU cores", "peak RSS", "host CPU busy (cores)", "errors", "complete"],
         [[g["host"], g["engine"], g["planned"], g["connected"], g["failed"], fmt(g["loss_pct"]),
           "%s / %s" % (fmt(g["subscribe_ms"]["p50"]), fmt(g["subscribe_ms"]["p99"])), fmt(g["join_ms"]["p99"]),
           fmt(g["bitrate_kbps"]), fmt(g["skew_s"]), fmt((g["usage"] or {}).get("cpu_cores")),
-          _mib((g["usage"] or {}).get("max_rss_bytes")), g["errors"], "yes" if g["complete"] else "NO"]
+          _mib((g["usage"] or {}).get("max_rss_bytes")), _host_busy_text(g["usage"]), g["errors"],
+          "yes" if g["complete"] else "NO"]
          for g in summary["generators"]])]
+
+
+def _host_busy_text(usage):
+    usage = usage or {}
+    if usage.get("host_busy_pct") is None:
+        return "n/a"
+    return "%s (%s)" % (fmt(usage["host_busy_pct"], " %"), fmt(usage.get("host_cores")))
 
 
 def _servers_html(servers):
@@ -294,11 +310,13 @@ def render_html(summary, results, gate_results=None, comparison=None, name="load
     status = "complete" if summary["complete"] else "INCOMPLETE: some generators did not finish"
     body.append('<p>%d generator(s): %s. Engines: %s. %s.</p>' % (
         summary["generators_count"], E(", ".join(summary["hosts"])), E(", ".join(summary["engines"])), E(status)))
+    if summary.get("verdict"):
+        body.append(_verdict_html(summary["verdict"]))
     body.append("<h2>Result (operators' load-test table columns)</h2>")
     body.append(_table(["scenario", "participants", "publishers (video)", "rooms", "duration", "result"],
                        [operator_row(summary, name)], "operators"))
     if gate_results:
-        body.extend(_gates_html(gate_results))
+        body.extend(_gates_html(gate_results, summary.get("verdict")))
     if comparison is not None:
         body.extend(_comparison_html(comparison))
     body.append("<h2>Summary</h2>")
