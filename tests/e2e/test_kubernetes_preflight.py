@@ -48,7 +48,7 @@ def refused(kubernetes_cluster, tmp_path_factory):
 
 def test_a_kubeconfig_that_does_not_exist(refused, tmp_path):
     missing = str(tmp_path / "missing.kubeconfig")
-    refused("kubeconfig", r"The Kubernetes API cannot be reached with kubeconfig %s" % re.escape(missing), k8s_kubeconfig=missing)
+    refused("kubeconfig", r"The kubeconfig %s does not exist" % re.escape(missing), k8s_kubeconfig=missing)
 
 
 def test_a_context_that_is_not_in_the_kubeconfig(refused):
