@@ -3,6 +3,7 @@ cache directory, polling with a bound, and SIGTERM as an interrupt so a start cl
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -74,3 +75,23 @@ def fresh_state_dir(args, stop, marker, what):
     if os.path.isdir(d) and os.listdir(d) and not os.path.exists(os.path.join(d, marker)):
         raise SystemExit("%s is not empty and not %s state dir: pick another --dir" % (d, what))
     return d
+
+
+def report_status(args, is_alive):
+    """``status``: prints ``stopped`` (returns 1) or each started process's liveness as JSON (0 when all are alive).
+    IS_ALIVE(name, pid, state) tells one process."""
+    state = load_state(os.path.abspath(args.dir))
+    if state is None:
+        print("stopped")
+        return 1
+    report = {name: bool(is_alive(name, pid, state)) for name, pid in state.get("pids", {}).items()}
+    print(json.dumps(report))
+    return 0 if report and all(report.values()) else 1
+
+
+def run_action(args, actions, why_root):
+    """Run ACTIONS[args.action](args) as root; a SIGTERM during a start stops what it had started."""
+    if os.geteuid() != 0:
+        raise SystemExit("%s needs root (%s)" % (os.path.basename(sys.argv[0]), why_root))
+    signal.signal(signal.SIGTERM, interrupted)
+    return actions[args.action](args)

@@ -29,7 +29,17 @@ import time
 import urllib.request
 
 import yaml
-from harness import cache_dir, fresh_state_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
+from harness import (
+    cache_dir,
+    fresh_state_dir,
+    load_state,
+    report_status,
+    run_action,
+    save_state,
+    start_or_undo,
+    versions,
+    wait_for,
+)
 
 NODE = "rtcstack-node"
 VETH = "rtck8s0"
@@ -633,14 +643,7 @@ def remove_cgroups():
 
 
 def status(args):
-    d = os.path.abspath(args.dir)
-    state = load_state(d)
-    if state is None:
-        print("stopped")
-        return 1
-    report = {name: alive(pid) for name, pid in state.get("pids", {}).items()}
-    print(json.dumps(report))
-    return 0 if report and all(report.values()) else 1
+    return report_status(args, lambda name, pid, state: alive(pid))
 
 
 def main(argv=None):
@@ -649,11 +652,7 @@ def main(argv=None):
     parser.add_argument("--dir", default="/tmp/rtcstack-k8s",  # noqa: S108 (root's own state dir, mode 0700)
                         help="state directory (certificates, data, logs)")
     args = parser.parse_args(argv)
-    if os.geteuid() != 0:
-        raise SystemExit("local_kubernetes.py needs root (network namespace, containerd, kubelet)")
-    # A start that is interrupted (SIGTERM too) stops what it had started.
-    signal.signal(signal.SIGTERM, interrupted)
-    return {"start": start, "stop": stop, "status": status}[args.action](args)
+    return run_action(args, {"start": start, "stop": stop, "status": status}, "network namespace, containerd, kubelet")
 
 
 if __name__ == "__main__":

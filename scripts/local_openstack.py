@@ -29,7 +29,17 @@ import subprocess
 import sys
 import time
 
-from harness import cache_dir, fresh_state_dir, interrupted, load_state, save_state, start_or_undo, versions, wait_for
+from harness import (
+    cache_dir,
+    fresh_state_dir,
+    load_state,
+    report_status,
+    run_action,
+    save_state,
+    start_or_undo,
+    versions,
+    wait_for,
+)
 
 CLOUD = "rtcstack-test"
 REGION = "RegionOne"
@@ -519,14 +529,7 @@ def stop(args, quiet=False):
 
 
 def status(args):
-    d = os.path.abspath(args.dir)
-    state = load_state(d)
-    if state is None:
-        print("stopped")
-        return 1
-    report = {name: bool(members(pid, state["started"][name])) for name, pid in state.get("pids", {}).items()}
-    print(json.dumps(report))
-    return 0 if report and all(report.values()) else 1
+    return report_status(args, lambda name, pid, state: members(pid, state["started"][name]))
 
 
 def main(argv=None):
@@ -539,10 +542,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.action == "_setup":
         return _setup(args)
-    if os.geteuid() != 0:
-        raise SystemExit("local_openstack.py needs root (MariaDB and RabbitMQ run as root here)")
-    signal.signal(signal.SIGTERM, interrupted)
-    return {"start": start, "stop": stop, "status": status}[args.action](args)
+    return run_action(args, {"start": start, "stop": stop, "status": status}, "MariaDB and RabbitMQ run as root here")
 
 
 if __name__ == "__main__":
