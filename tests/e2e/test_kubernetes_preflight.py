@@ -12,7 +12,10 @@ import subprocess
 
 import pytest
 from conftest import assert_no_secrets, write_log
-from test_kubernetes_livekit import inventory, playbook, pytestmark  # noqa: F401 (pytestmark: no official chart, skipped)
+from test_kubernetes_livekit import inventory, playbook
+from test_kubernetes_livekit import pytestmark as livekit_marks
+
+pytestmark = livekit_marks  # as test_kubernetes_livekit.py: skipped without the official chart
 
 NAMESPACE = "preflight-e2e"
 PORT = 7960  # LiveKit's HTTP port in these runs (RTC TCP +1, UDP +2, metrics +9): no other test's pod holds them
@@ -22,7 +25,7 @@ PORT = 7960  # LiveKit's HTTP port in these runs (RTC TCP +1, UDP +2, metrics +9
 def refused(kubernetes_cluster, tmp_path_factory):
     """run(name, **bad): the playbook with one bad input; asserts a refusal that changed nothing, returns its output."""
     inv = str(tmp_path_factory.mktemp("k8s-preflight") / "inventory.json")
-    made = [secrets.token_urlsafe(36) for _ in range(3)]
+    made = list(map(secrets.token_urlsafe, [36] * 3))
     inventory(inv, kubernetes_cluster, {"APIpreflight": made[0]}, made[1], made[2])
     own = {"k8s_namespace": NAMESPACE, "livekit_server_port": PORT, "livekit_server_rtc_tcp_port": PORT + 1,
            "livekit_server_rtc_udp_port": str(PORT + 2), "livekit_server_prometheus_port": PORT + 9}

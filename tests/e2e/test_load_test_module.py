@@ -49,7 +49,8 @@ def rooms_on(livekit, names):
 def check_generator_usage(r):
     """The module's own CPU / memory block: positive, and within what the machine can give in the run."""
     g = r["generator"]
-    assert set(g) == {"cpu_seconds", "max_rss_bytes", "wall_seconds"}, g
+    assert set(g) == {"cpu_seconds", "max_rss_bytes", "wall_seconds", "host_busy_pct", "host_cores"}, g
+    assert g["host_cores"] == os.cpu_count() and 0 < g["host_busy_pct"] <= 100, g  # the whole machine over the run
     # the window starts at started_at (the module waits for start_at first) and ends after the leave
     assert g["wall_seconds"] == pytest.approx(r["ended_at"] - r["started_at"], abs=1.0)
     assert 0 < g["cpu_seconds"] <= g["wall_seconds"] * (os.cpu_count() or 1) + 1.0
