@@ -19,6 +19,7 @@ stop:
 	bash scripts/lab.sh stop
 test-roles:
 	bash scripts/bootstrap.sh
+	bash scripts/build-kubernetes.sh
 	.venv/bin/pytest tests/e2e/test_molecule.py
 ee:
 	bash scripts/bootstrap.sh

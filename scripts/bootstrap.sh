@@ -47,9 +47,6 @@ if [ "${RTCSTACK_ROLE_TESTS:-ci}" != 0 ]; then
   bash scripts/testhosts.sh prepare
 fi
 
-# The Kubernetes test cluster: binaries, helm, Debian packages and the local images (cached by version).
-bash scripts/build-kubernetes.sh
-
 # ansible and ansible-test load the collection from a copy at
 # $CACHE/collections/ansible_collections/rtcstack/livekit (scripts/sync-collection.sh refreshes it).
 scripts/sync-collection.sh >/dev/null

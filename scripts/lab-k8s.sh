@@ -151,8 +151,9 @@ case "${1:-}" in
     start_lab "$@"
     ;;
   *)
-    # The Kubernetes binaries and the local images are built by bootstrap.sh (scripts/build-kubernetes.sh).
     RTCSTACK_ROLE_TESTS=0 bash scripts/bootstrap.sh
+    # The Kubernetes binaries, helm and the local images (cached by version).
+    bash scripts/build-kubernetes.sh
     start_lab "$@"
     ;;
 esac

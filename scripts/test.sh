@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# The Kubernetes test cluster: binaries, helm, Debian packages and the local images (cached by version; make lab needs
+# none of it).
+bash scripts/build-kubernetes.sh
 # The OpenStack test control plane (tests/e2e/test_openstack_*.py): built here, not by bootstrap.sh (make lab needs none).
 bash scripts/build-openstack.sh
 export RTCSTACK_OPENSTACK_TESTS="${RTCSTACK_OPENSTACK_TESTS:-run}"
