@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/load_capacity.py [--shape operator|audio] [--engine go|webrtc] [--nodes 1|2]
                                                  [--rooms R] [--steps N,N,...] [--duration 30] [--join-rate 10]
                                                  [--resolution 640x360] [--lead 10] [--pause 15] [--all-steps]
-                                                 [--max-host-busy-pct 90] [--total-timeout 3600] [--out FILE.md]
+                                                 [--max-host-busy-pct 90] [--pin SFU_CORES:GENERATOR_CORES]
+                                                 [--total-timeout 3600] [--out FILE.md]
                                                  [--port 24880] [--redis-port 24380] [--prometheus-port 24883]
                                                  [--dir /tmp/bench-capacity]
 
@@ -38,6 +39,12 @@ So an audio step N has ``--rooms`` x (10 + N) participants. Video is VP8 640x360
   ``--max-host-busy-pct`` (the report's verdict "invalid: generator saturated"), is marked
   "generator-bound / invalid": it says nothing about the SFU, neither pass nor fail. Here the
   generators and the SFU share one machine, so the host figure includes the SFU's own CPU.
+- ``--pin 0:1`` gives the SFU side (livekit-server(s) and Redis) and the generators cores of their own
+  (sched_setaffinity, inherited by everything each starts): the SFU's capacity is then that of its cores,
+  and a step is invalid only when the generators' cores were busier than ``--max-host-busy-pct``.
+- per step the nodes' logs are read for LiveKit's "could not get packet from bucket" and "too much ext
+  packets" warnings: packets a track's forwarding loop lost before writing them to the subscribers
+  (it fell further behind than the receive buffer holds), lost for every subscriber of that track.
 - climbing stops after the first step that fails the gates or whose host was saturated (with
   ``--all-steps`` every step runs, so each gate's breaking point shows); a step that passed the gates
   but was generator-bound does not stop it.
@@ -152,7 +159,8 @@ def start_servers(args):
             os.makedirs(d, exist_ok=True)
             shutil.copy2(info["key_file"], os.path.join(d, "keys.yaml"))
             argv += ["--redis-address", "127.0.0.1:%d" % args.redis_port, "--keep-keys"]
-        node = json.loads(subprocess.check_output(argv, text=True).strip().splitlines()[-1])
+        node = json.loads(subprocess.check_output(argv, text=True, preexec_fn=pinned(args.pin[0] if args.pin else None))
+                          .strip().splitlines()[-1])
         if i == 0:
             info["key_file"] = node["key_file"]
             with open(node["key_file"]) as f:
@@ -236,6 +244,98 @@ sys.path.insert(0, os.path.join(ROOT, "plugins", "module_utils", "_loadtest"))
 from metrics import busy_pct, host_cpu_times  # noqa: E402
 
 
+def core_times(cpus, path="/proc/stat"):
+    """(busy, total) jiffies summed over the cores ``cpus`` (the same fields as host_cpu_times); None if unreadable."""
+    busy = total = 0
+    try:
+        with open(path) as f:
+            for line in f:
+                name = line.split(" ", 1)[0]
+                if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                    fields = [int(x) for x in line.split()[1:9]]
+                    total += sum(fields)
+                    busy += sum(fields) - fields[3] - fields[4]
+    except (OSError, ValueError):
+        return None
+    return (busy, total) if total else None
+
+
+def parse_pin(text):
+    """--pin SFU:GENERATORS, e.g. 0:1 or 0-1:2,3 -> ({sfu cores}, {generator cores})."""
+    def cores_of(part):
+        out = set()
+        for item in part.split(","):
+            low, _sep, high = item.partition("-")
+            out.update(range(int(low), int(high or low) + 1))
+        return out
+
+    try:
+        sfu, gen = (cores_of(x) for x in text.split(":"))
+    except ValueError:
+        raise SystemExit("--pin takes SFU_CORES:GENERATOR_CORES, e.g. 0:1") from None
+    usable = os.sched_getaffinity(0)
+    if not sfu or not gen or sfu & gen or not (sfu | gen) <= usable:
+        raise SystemExit("--pin: two disjoint, non-empty sets of the cores this process may use (%s)"
+                         % ",".join(map(str, sorted(usable))))
+    return sfu, gen
+
+
+def pinned(cpus):
+    """A preexec_fn: the child (and everything it starts) runs on ``cpus`` only."""
+    return None if not cpus else (lambda: os.sched_setaffinity(0, cpus))
+
+
+def log_sizes(info):
+    sizes = []
+    for d in info["dirs"]:
+        try:
+            sizes.append(os.path.getsize(os.path.join(d, "server.log")))
+        except OSError:
+            sizes.append(0)
+    return sizes
+
+
+# LiveKit's receive buffer keeps the last packets of each published track in a bucket (70 for audio, 300
+# for video at first, grown with the packet rate); the track's one forwarding loop reads from it and
+# writes each packet to every subscriber. When that loop falls further behind than the bucket holds, the
+# packets it has not read yet are overwritten: it logs "could not get packet from bucket" (every 20th
+# time, with the running count) and the packet is lost for every subscriber of the track at once.
+BUCKET_MISS = "could not get packet from bucket"
+QUEUE_LONG = "too much ext packets"
+
+
+def forwarder_drops(info, sizes_before):
+    """What the nodes' logs say since ``sizes_before``: {room: {"dropped": the packets the forwarding loops of the
+    room's tracks could no longer find (at least; up to 19 per track more are not logged), "tracks": how many
+    tracks, "long_queues": "too much ext packets" warnings}}."""
+    rooms = {}
+    for d, start in zip(info["dirs"], sizes_before):
+        try:
+            with open(os.path.join(d, "server.log"), errors="replace") as f:
+                f.seek(start)
+                text = f.read()
+        except OSError:
+            continue
+        counts = {}
+        for line in text.splitlines():
+            if BUCKET_MISS not in line and QUEUE_LONG not in line:
+                continue
+            try:
+                fields = json.loads(line[line.index("{"):])
+            except ValueError:
+                continue
+            room = rooms.setdefault(fields.get("room", "?"), dict(dropped=0, tracks=0, long_queues=0))
+            if QUEUE_LONG in line:
+                room["long_queues"] += 1
+            else:
+                key = (fields.get("room", "?"), fields.get("trackID"), fields.get("ssrc"))
+                counts[key] = max(counts.get(key, 0), int(fields.get("count") or 0))
+        for (room, _track, _ssrc), count in counts.items():
+            rooms[room]["dropped"] += count
+            rooms[room]["tracks"] += 1
+    return rooms
+
+
 def memory_gib():
     try:
         with open("/proc/meminfo") as f:
@@ -289,7 +389,7 @@ def run_step(k, plan, info, args, collections, workdir, artifacts, secrets, time
         json.dump(dict(cap_urls=info["urls"], cap_api_key=info["api_key"], cap_api_secret=info["api_secret"],
                        cap_plan=plan, cap_prefix=prefix, cap_engine=args.engine, cap_loadgen=info.get("loadgen"),
                        cap_lead=args.lead, cap_metrics_urls=info["metrics_urls"], cap_step_dir=step_dir,
-                       cap_max_host_busy_pct=args.max_host_busy_pct,
+                       cap_max_host_busy_pct=100.0 if args.pin else args.max_host_busy_pct,
                        cap_name=name, ansible_python_interpreter=sys.executable), f)
     env = dict((key, v) for key, v in os.environ.items() if not key.startswith("LIVEKIT_"))
     env.update(ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
@@ -305,11 +405,15 @@ def run_step(k, plan, info, args, collections, workdir, artifacts, secrets, time
         except Exception as e:  # the step still runs: load_test creates the rooms it finds missing
             step["problems"].append("creating the rooms first failed: %s" % secrets.clean(str(e), "create_rooms"))
     cpu_before = host_cpu_times()
+    pins = dict(zip(("sfu", "gen"), args.pin or ()))  # role -> its cores
+    cores_before = dict((role, core_times(cpus)) for role, cpus in pins.items())
+    logs_before = log_sizes(info)
     started = time.monotonic()
     log_path = os.path.join(step_dir, "ansible.log")
     with open(log_path + ".raw", "w") as log:
         proc = subprocess.Popen(argv, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=pinned(args.pin[1] if args.pin else None))
         _running.append(proc)
         try:
             rc = proc.wait(timeout=timeout)
@@ -321,7 +425,9 @@ def run_step(k, plan, info, args, collections, workdir, artifacts, secrets, time
             _running.remove(proc)
             os.unlink(vars_file)
     step.update(wall_s=time.monotonic() - started, load_after=os.getloadavg()[0],
-                machine_busy_pct=busy_pct(cpu_before, host_cpu_times()), rc=rc)
+                machine_busy_pct=busy_pct(cpu_before, host_cpu_times()), rc=rc,
+                core_busy_pct=dict((role, busy_pct(cores_before[role], core_times(cpus))) for role, cpus in pins.items()),
+                forwarder=forwarder_drops(info, logs_before))
     with open(log_path + ".raw") as f:
         text = secrets.clean(f.read(), log_path)
     with open(log_path, "w") as f:
@@ -351,11 +457,11 @@ def run_step(k, plan, info, args, collections, workdir, artifacts, secrets, time
             secrets.clean(f.read(), report.replace(".json", ".html"))
     step["results"] = results
     step["room_nodes"] = room_nodes(info, rooms) if len(info["urls"]) > 1 else None
-    judge(step, args.nodes)
+    judge(step, args.nodes, args.max_host_busy_pct if args.pin else None)
     return step
 
 
-def judge(step, nodes=1):
+def judge(step, nodes=1, max_gen_core_busy=None):
     """Why the step fails the gates -> step['problems']; why it says nothing about the SFU -> step['invalid']
     (a generator host saturated, or the generators took more CPU than the SFU). Both empty: it passed."""
     s, problems = step["summary"], step["problems"]
@@ -381,6 +487,12 @@ def judge(step, nodes=1):
     verdict = s.get("verdict") or {}
     if verdict.get("result") == "invalid":
         step["invalid"].append(verdict["message"])
+    if max_gen_core_busy is not None:  # pinned: each side has cores of its own; only a saturated generator side voids
+        busy = (step.get("core_busy_pct") or {}).get("gen")
+        if busy is not None and busy > max_gen_core_busy:
+            step["invalid"].append("invalid: generator saturated: the generators' cores were %.0f %% busy (above %g %%)"
+                                   % (busy, max_gen_core_busy))
+        return
     gen, sfu = generator_cores(step), sfu_cpu(step)[0]
     if gen is not None and sfu is not None and gen > sfu:
         step["invalid"].append("the generators took more CPU (%s cores) than the SFU (%s)" % (cores(gen), cores(sfu)))
@@ -501,13 +613,41 @@ def usage_row(step):
         "%s (%s)" % ("n/a" if spread is None else "%.3f s" % spread, skews or "n/a"),
         "%.1f / %.1f" % (step["load_before"], step["load_after"]),
         "n/a" if step["machine_busy_pct"] is None else "%.0f %%" % step["machine_busy_pct"],
+        pinned_busy_text(step),
+        forwarder_text(step),
     ]
+
+
+def pinned_busy_text(step):
+    busy = step.get("core_busy_pct") or {}
+    if not busy:
+        return "not pinned"
+    return "SFU %s, generators %s" % tuple("n/a" if busy.get(role) is None else "%.0f %%" % busy[role]
+                                           for role in ("sfu", "gen"))
+
+
+def forwarder_text(step):
+    """The packets the SFU's forwarding loops lost before the fan-out, and what that makes at the subscribers."""
+    rooms = step.get("forwarder") or {}
+    dropped = sum(r["dropped"] for r in rooms.values())
+    long_queues = sum(r["long_queues"] for r in rooms.values())
+    if not dropped and not long_queues:
+        return "none"
+    text = ">= %d packets of %d tracks (%d long-queue warnings)" % (
+        dropped, sum(r["tracks"] for r in rooms.values()), long_queues)
+    plan, tracks = step["plan"], (step["summary"] or {}).get("tracks") or {}
+    if plan["shape"] == "audio" and tracks.get("subscribed"):
+        # every subscriber of a room receives each of its tracks: the subscriptions per track are the fan-out
+        per_track = tracks["subscribed"] / float(plan["audio_publishers"])
+        text += "; x %.0f subscriptions per track = %d lost at the subscribers" % (per_track, dropped * per_track)
+    return text
 
 
 USAGE_HEADERS = ["step", "participants", "verdict", "generators' CPU (cores, both)",
                  "SFU CPU cores: mean (per node) / max", "CPU shares", "generator hosts busy",
                  "generators' CPU per participant", "generators' peak RSS (sum)", "received Mbit/s (all)",
-                 "start skew: spread (skew_s per generator)", "load average before / after", "machine CPU busy"]
+                 "start skew: spread (skew_s per generator)", "load average before / after", "machine CPU busy",
+                 "pinned cores busy", "SFU forwarder drops (from its log)"]
 
 
 def table(headers, rows):
@@ -580,7 +720,11 @@ def render(steps, args, meta, not_run):
             "largest between two 5 s samples of one node). Generator hosts busy: the module's "
             "`generator.host_busy_pct` (the whole machine, all cores). Peak RSS = the sum of both generators' "
             "`max_rss_bytes`. Start skew: latest - earliest `started_at`, and each `skew_s`. Machine CPU busy: "
-            "/proc/stat over the step, everything on the machine included.", "",
+            "/proc/stat over the step, everything on the machine included. Pinned cores busy (with --pin): the SFU's "
+            "and the generators' cores, from /proc/stat. SFU forwarder drops: the packets a track's forwarding loop "
+            "no longer found in LiveKit's receive buffer (\"%s\" in the nodes' logs, the highest running count per "
+            "track, summed; logged every 20th, so up to 19 per track more) and its \"%s\" warnings: such a packet "
+            "is lost for every subscriber of the track." % (BUCKET_MISS, QUEUE_LONG), "",
             table(USAGE_HEADERS, [usage_row(s) for s in steps]), ""]
     if args.nodes > 1:
         out += ["Rooms per node (from the nodes' logs, \"starting RTC session\"), per step:", ""]
@@ -618,6 +762,9 @@ def main(argv=None):
                         help="run every step, also after one that fails the gates (to see where each gate breaks)")
     parser.add_argument("--max-host-busy-pct", type=float, default=90.0,
                         help="a generator host busier than this makes the step invalid (default 90)")
+    parser.add_argument("--pin", help="SFU_CORES:GENERATOR_CORES, e.g. 0:1: the server(s) and Redis run on the first "
+                        "cores, the generators on the others; a step is then invalid only when the generators' cores "
+                        "were busier than --max-host-busy-pct")
     parser.add_argument("--total-timeout", type=float, default=3600.0, help="bound of the whole ladder, s")
     parser.add_argument("--out", help="markdown file (default benchmarks/results/load-capacity-<time>.md)")
     parser.add_argument("--port", type=int, default=24880)
@@ -632,6 +779,7 @@ def main(argv=None):
         raise SystemExit("--duration and --join-rate must be above 0, --lead at least 3 s")
     if not 0 < args.max_host_busy_pct <= 100:
         raise SystemExit("--max-host-busy-pct must be above 0 and at most 100")
+    args.pin = parse_pin(args.pin) if args.pin else None
     plans = [plan_for(args.shape, n, args.rooms, args.duration, args.join_rate, args.resolution) for n in steps_n]
     if args.nodes > 1 and plans[0]["rooms"] < args.nodes:
         print("note: %d room(s) cannot spread over %d nodes; give --rooms %d" % (plans[0]["rooms"], args.nodes, args.nodes),
@@ -679,6 +827,8 @@ def main(argv=None):
             print("  %s in %.0f s: %s" % (status(step), step["wall_s"], operators_row(step)[-1]), file=sys.stderr)
             for line in step["invalid"] + step["problems"] + step["notes"]:
                 print("  " + line, file=sys.stderr)
+            print("  pinned cores busy: %s; SFU forwarder drops: %s" % (pinned_busy_text(step), forwarder_text(step)),
+                  file=sys.stderr)
             if stops_the_ladder(step) and not args.all_steps:
                 break
     finally:
