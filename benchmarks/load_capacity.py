@@ -4,6 +4,7 @@
                                                  [--rooms R] [--steps N,N,...] [--duration 30] [--join-rate 10]
                                                  [--resolution 640x360] [--lead 10] [--pause 15] [--all-steps]
                                                  [--max-host-busy-pct 90] [--pin SFU_CORES:GENERATOR_CORES]
+                                                 [--node-cpu-quota PERCENT]
                                                  [--total-timeout 3600] [--out FILE.md]
                                                  [--port 24880] [--redis-port 24380] [--prometheus-port 24883]
                                                  [--dir /tmp/bench-capacity]
@@ -42,6 +43,9 @@ So an audio step N has ``--rooms`` x (10 + N) participants. Video is VP8 640x360
 - ``--pin 0:1`` gives the SFU side (livekit-server(s) and Redis) and the generators cores of their own
   (sched_setaffinity, inherited by everything each starts): the SFU's capacity is then that of its cores,
   and a step is invalid only when the generators' cores were busier than ``--max-host-busy-pct``.
+- ``--node-cpu-quota 50`` gives each node half a core (a CPU cgroup per node, created for the run and
+  removed after it): with ``--pin 0:1`` and ``--nodes 1`` or ``2``, one or two half-core nodes on core 0,
+  so that capacity against nodes can be measured on a small machine.
 - per step the nodes' logs are read for LiveKit's "could not get packet from bucket" and "too much ext
   packets" warnings: packets a track's forwarding loop lost before writing them to the subscribers
   (it fell further behind than the receive buffer holds), lost for every subscriber of that track.
@@ -159,7 +163,7 @@ def start_servers(args):
             os.makedirs(d, exist_ok=True)
             shutil.copy2(info["key_file"], os.path.join(d, "keys.yaml"))
             argv += ["--redis-address", "127.0.0.1:%d" % args.redis_port, "--keep-keys"]
-        node = json.loads(subprocess.check_output(argv, text=True, preexec_fn=pinned(args.pin[0] if args.pin else None))
+        node = json.loads(subprocess.check_output(argv, text=True, preexec_fn=node_preexec(args, i))
                           .strip().splitlines()[-1])
         if i == 0:
             info["key_file"] = node["key_file"]
@@ -280,9 +284,61 @@ def parse_pin(text):
     return sfu, gen
 
 
+def node_preexec(args, i):
+    """The preexec_fn of node i: its cores (--pin) and its CPU quota (--node-cpu-quota)."""
+    steps = [f for f in (pinned(args.pin[0] if args.pin else None), args.quota.enter(i) if args.quota else None) if f]
+    return (lambda: [f() for f in steps]) if steps else None
+
+
 def pinned(cpus):
     """A preexec_fn: the child (and everything it starts) runs on ``cpus`` only."""
     return None if not cpus else (lambda: os.sched_setaffinity(0, cpus))
+
+
+class NodeQuota:
+    """A CPU quota per livekit-server node (--node-cpu-quota): one cgroup per node (v1 cpu controller or v2
+    cpu.max), the node started inside it (and its Redis, for node 1); removed again at the end."""
+
+    PERIOD_US = 100000
+
+    def __init__(self, pct, nodes):
+        self.pct, self.dirs = pct, []
+        v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        base = "/sys/fs/cgroup" if v2 else "/sys/fs/cgroup/cpu"
+        quota = int(self.PERIOD_US * pct / 100.0)
+        try:
+            for i in range(nodes):
+                d = os.path.join(base, "rtcstack-capacity-%d-node%d" % (os.getpid(), i + 1))
+                os.mkdir(d)
+                self.dirs.append(d)
+                if v2:
+                    self._write(d, "cpu.max", "%d %d" % (quota, self.PERIOD_US))
+                else:
+                    self._write(d, "cpu.cfs_period_us", str(self.PERIOD_US))
+                    self._write(d, "cpu.cfs_quota_us", str(quota))
+        except OSError as e:
+            self.remove()
+            raise SystemExit("--node-cpu-quota needs a writable cgroup cpu controller (root; on cgroup v2 with "
+                             "+cpu in /sys/fs/cgroup/cgroup.subtree_control): %s" % e) from None
+
+    @staticmethod
+    def _write(d, name, value):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(value)
+
+    def enter(self, i):
+        """A preexec_fn: the child joins node i's cgroup (everything it starts stays there)."""
+        path = os.path.join(self.dirs[i], "cgroup.procs")
+        return lambda: self._write(os.path.dirname(path), "cgroup.procs", str(os.getpid()))
+
+    def remove(self):
+        """After the nodes stopped: remove the cgroups (a cgroup with a process left in it stays, said on stderr)."""
+        for d in reversed(self.dirs):
+            try:
+                os.rmdir(d)
+            except OSError as e:
+                print("could not remove the cgroup %s: %s" % (d, e), file=sys.stderr)
+        self.dirs = []
 
 
 def log_sizes(info):
@@ -690,6 +746,11 @@ def render(steps, args, meta, not_run):
                % (os.cpu_count() or 0, "?" if meta["mem"] is None else "%.0f" % meta["mem"], nodes,
                   meta["versions"]["server"], args.engine, meta["versions"]["sdk"], meta["load_before"],
                   meta["load_after"]))
+    if args.pin:
+        machine += " Pinned (--pin): livekit-server and Redis on core(s) %s, the generators on %s." % tuple(
+            ",".join(map(str, sorted(cpus))) for cpus in args.pin)
+    if args.node_cpu_quota:
+        machine += " Each node limited to %g %% of one core (--node-cpu-quota)." % args.node_cpu_quota
     shape = (plan_text(args, plan0) + "VP8 %s with simulcast, join rate %g/s (both generators together), "
              "%s steady state after the last join. Two generators (ansible hosts gen0, gen1: hosts_total=2), one "
              "start_at %g s ahead. Gates: 0 %% loss, subscribe p99 < %.0f ms, no failed join, both generators complete. "
@@ -765,6 +826,9 @@ def main(argv=None):
     parser.add_argument("--pin", help="SFU_CORES:GENERATOR_CORES, e.g. 0:1: the server(s) and Redis run on the first "
                         "cores, the generators on the others; a step is then invalid only when the generators' cores "
                         "were busier than --max-host-busy-pct")
+    parser.add_argument("--node-cpu-quota", type=float,
+                        help="percent of one core each livekit-server node may use (a cgroup per node, removed at the "
+                        "end; node 1's Redis shares node 1's): with --pin, nodes of a known size on the SFU cores")
     parser.add_argument("--total-timeout", type=float, default=3600.0, help="bound of the whole ladder, s")
     parser.add_argument("--out", help="markdown file (default benchmarks/results/load-capacity-<time>.md)")
     parser.add_argument("--port", type=int, default=24880)
@@ -780,6 +844,8 @@ def main(argv=None):
     if not 0 < args.max_host_busy_pct <= 100:
         raise SystemExit("--max-host-busy-pct must be above 0 and at most 100")
     args.pin = parse_pin(args.pin) if args.pin else None
+    if args.node_cpu_quota is not None and not 1 <= args.node_cpu_quota <= 100 * (os.cpu_count() or 1):
+        raise SystemExit("--node-cpu-quota is a percent of one core: at least 1")
     plans = [plan_for(args.shape, n, args.rooms, args.duration, args.join_rate, args.resolution) for n in steps_n]
     if args.nodes > 1 and plans[0]["rooms"] < args.nodes:
         print("note: %d room(s) cannot spread over %d nodes; give --rooms %d" % (plans[0]["rooms"], args.nodes, args.nodes),
@@ -806,7 +872,9 @@ def main(argv=None):
     collections = sync_collection()
     workdir = tempfile.mkdtemp(prefix="bench-capacity-")  # mode 0700: the vars files (0600) live here
     steps, not_run, secrets = [], [], Secrets(None)
+    args.quota = None
     try:
+        args.quota = NodeQuota(args.node_cpu_quota, args.nodes) if args.node_cpu_quota else None
         info = start_servers(args)
         info["loadgen"] = loadgen
         secrets = Secrets(info["api_secret"])
@@ -835,6 +903,8 @@ def main(argv=None):
         for proc in list(_running):
             kill_group(proc)
         stop_servers(args)
+        if args.quota:
+            args.quota.remove()
         shutil.rmtree(workdir, ignore_errors=True)
     meta.update(load_after=os.getloadavg()[0], secret_found=secrets.found)
     text = render(steps, args, meta, not_run)
