@@ -266,6 +266,15 @@ result:
     bytes_sent: {description: Media bytes the publishers sent (outbound-rtp), type: int}
     bytes_received_by_kind: {description: C(bytes_received) split into C(audio) and C(video), type: dict}
     video_codecs_sent: {description: Video codecs the encoders really used, type: list, elements: str}
+    loss_by_track:
+      description:
+        - "O(engine=go) only: per track SID, C(subscriptions) on this host, C(lost_min) (the least loss of one of
+          them) and C(lost) (their sum)."
+        - M(rtcstack.livekit.load_test_report) finds from it the loss every subscriber of a track saw alike
+          (C(loss_shared)), which happened before the SFU copied the packet to its subscribers.
+      type: dict
+      returned: with O(engine=go)
+      sample: {TR_AMMf33fuqxppW7: {subscriptions: 50, lost_min: 269, lost: 13770}}
     generator:
       description:
         - What the generator itself used, measured by the module with C(getrusage) from O(start_at) (after the

@@ -182,6 +182,7 @@ summary:
     hosts: [gen1, gen2]
     participants: {planned: 1000, connected: 1000, failed: 0}
     loss_pct: 0.0
+    loss_shared: {packets: 0, pct_of_lost: null, tracks: 0}
     subscribe_ms: {count: 900, min: 12.0, p50: 41.0, p90: 90.0, p99: 197.0, max: 310.0}
     bitrate_kbps: {total: 180000.0, per_generator: {gen1: 90000.0, gen2: 90000.0}}
     generator_usage: {measured: 2, cpu_seconds: 301.4, cpu_cores: 1.6744, max_cpu_cores: 0.8512,

@@ -65,6 +65,11 @@ def check_media(r, subscribers, seconds):
     assert len(r["subscribe_ms"]) == r["tracks"]["subscribed"]  # a first packet on every subscription
     assert all(0 < v < 5000 for v in r["subscribe_ms"])
     assert r["packets_lost"] == 0
+    # one entry per published track (its SID), its subscriptions adding up to every subscription
+    by_track = r["loss_by_track"]
+    assert len(by_track) == r["tracks"]["published"] and all(t.startswith("TR_") for t in by_track)
+    assert sum(t["subscriptions"] for t in by_track.values()) == r["tracks"]["subscribed"]
+    assert all(t["lost_min"] == t["lost"] == 0 for t in by_track.values())
     kinds = r["bytes_received_by_kind"]
     assert kinds["audio"] > 0 and kinds["video"] > 0
     # audio: 50 packets/s per subscription; each subscriber saw most of the steady state

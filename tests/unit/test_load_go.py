@@ -84,6 +84,8 @@ def test_result_from_the_program_output():
     assert r["engine_process"] == {"cpu_seconds": 1.25, "max_rss_bytes": 41943040}
     assert r["not_measured"] == [] and any(d.startswith("subscribe_ms") for d in r["derived"])
     assert r["timeline"] == [{"t": 1002.0}] and r["server_samples"] == []
+    assert r["loss_by_track"] == {"TR_a": {"subscriptions": 1, "lost_min": 0, "lost": 0},
+                                  "TR_v": {"subscriptions": 1, "lost_min": 2, "lost": 2}}
 
 
 def test_a_result_without_a_start_is_incomplete_and_errors_are_capped():

@@ -125,6 +125,25 @@ def test_merge_multi_host():
     assert gen2["subscribe_ms"]["p99"] == 200.0 and gen2["loss_pct"] == round(100.0 * 150 / 80150, 4)
 
 
+def test_shared_loss_needs_every_generator_and_takes_the_least_loss_per_track():
+    # webrtc and lk give no per-track loss: nothing to say
+    assert merge(results())["loss_shared"] is None
+    a = webrtc("gen1", SUB_A, 100000, 70, 0.0, [100.0, 115.0])
+    b = webrtc("gen2", SUB_B, 80000, 42, 0.0, [100.0, 115.0])
+    # track T1: 3 subscriptions on gen1 lost 10, 12, 10 and 2 on gen2 lost 10, 11 -> 10 each alike;
+    # track T2: lost 0 somewhere -> nothing alike
+    a["loss_by_track"] = {"T1": {"subscriptions": 3, "lost_min": 10, "lost": 32}, "T2": {"subscriptions": 3, "lost_min": 0, "lost": 38}}
+    b["loss_by_track"] = {"T1": {"subscriptions": 2, "lost_min": 10, "lost": 21}, "T2": {"subscriptions": 1, "lost_min": 21, "lost": 21}}
+    s = merge([a, b])
+    assert s["packets_lost"] == 112
+    assert s["loss_shared"] == {"packets": 50, "pct_of_lost": 44.6, "tracks": 1}
+    failed = [g for g in gates(s, max_loss_pct=0) if g["gate"] == "max_loss_pct"][0]
+    assert not failed["passed"] and "44.6% of the lost packets every subscriber of the track lost alike" in failed["message"]
+    assert "lost alike by every subscriber" in render_html(s, [a, b])
+    with pytest.raises(ReportError, match=r"results\[0\].loss_by_track must be a dict, got \[1\]"):
+        merge([dict(a, loss_by_track=[1]), b])
+
+
 def test_merge_generator_usage():
     s = merge(results())
     by = dict((g["host"], g["usage"]) for g in s["generators"])

@@ -23,7 +23,7 @@ RESULT_KEYS = (
     "schema", "host", "engine", "plan", "start_at", "started_at", "skew_s", "ended_at", "participants",
     "join_ms", "subscribe_ms", "subscribe_from", "tracks", "bytes_received", "packets_received",
     "packets_lost", "jitter_ms", "timeline", "server_samples", "generator", "errors", "complete",
-    "not_measured", "derived",
+    "not_measured", "derived", "loss_by_track",
 )
 PLAN_KEYS = ("rooms", "participants", "publishers", "video_publishers", "audio_publishers", "subscribers",
              "resolution", "codec", "simulcast", "join_rate", "duration")
@@ -111,6 +111,7 @@ def sanitize_result(result, index=0):
     r["server_samples"] = [dict((k, redact(s.get(k)) if k == "url" else s.get(k)) for k in SERVER_KEYS)
                            for s in (result.get("server_samples") or [])]
     r["generator"] = _generator(result.get("generator"), where)
+    r["loss_by_track"] = _loss_by_track(result.get("loss_by_track"), where)
     r["errors"] = [redact(e) for e in (result.get("errors") or [])]
     r["complete"] = bool(result.get("complete"))
     r["not_measured"] = [str(x) for x in (result.get("not_measured") or [])]
@@ -126,6 +127,39 @@ def _generator(block, where):
     if not isinstance(block, dict):
         raise ReportError("%s.generator must be a dict, got %r" % (where, block))
     return dict((k, _num(block.get(k), "%s.generator.%s" % (where, k), allow_none=True)) for k in GENERATOR_KEYS)
+
+
+def _loss_by_track(block, where):
+    """{track: {subscriptions, lost_min, lost}} as ints, or None when the engine does not give it."""
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise ReportError("%s.loss_by_track must be a dict, got %r" % (where, block))
+    out = {}
+    for track, v in block.items():
+        if not isinstance(v, dict):
+            raise ReportError("%s.loss_by_track.%s must be a dict, got %r" % (where, track, v))
+        out[str(track)] = dict((k, int(_num(v.get(k) or 0, "%s.loss_by_track.%s.%s" % (where, track, k))))
+                               for k in ("subscriptions", "lost_min", "lost"))
+    return out
+
+
+def shared_loss(results, lost):
+    """The lost packets that every subscriber of a track lost alike, over all generators: per track the smallest
+    loss of one subscription times its subscriptions. That loss happened before the SFU copied the packet to its
+    subscribers (the publisher's uplink or the SFU's forwarding), not on a subscriber's path. None unless every
+    generator measured it."""
+    if any(r["loss_by_track"] is None for r in results):
+        return None
+    tracks = {}
+    for r in results:
+        for track, v in r["loss_by_track"].items():
+            t = tracks.setdefault(track, dict(subscriptions=0, lost_min=v["lost_min"]))
+            t["subscriptions"] += v["subscriptions"]
+            t["lost_min"] = min(t["lost_min"], v["lost_min"])
+    shared = sum(t["subscriptions"] * t["lost_min"] for t in tracks.values())
+    return dict(packets=shared, pct_of_lost=_round(100.0 * shared / lost, 1) if lost else None,
+                tracks=sum(1 for t in tracks.values() if t["lost_min"]))
 
 
 def generator_usage(r):
@@ -299,6 +333,7 @@ def merge(results):
         packets_received=received,
         packets_lost=lost,
         loss_pct=_round(loss_pct(received, lost), 4),
+        loss_shared=shared_loss(results, lost),
         subscribe_ms=distribution([v for r in results for v in r["subscribe_ms"]]),
         join_ms=distribution([v for r in results for v in r["join_ms"]]),
         jitter_ms=distribution([v for r in results for v in r["jitter_ms"]]),
@@ -367,6 +402,10 @@ def gates(summary, max_loss_pct=None, max_subscribe_p99_ms=None, max_failed_join
             passed = value <= limit
             message = "%s %s %s the limit %s" % (
                 label, fmt(value, unit), "is within" if passed else "exceeds", fmt(limit, unit))
+            shared = summary.get("loss_shared") or {}
+            if gate == "max_loss_pct" and not passed and shared.get("pct_of_lost"):
+                message += " (%s of the lost packets every subscriber of the track lost alike: before the SFU's " \
+                           "fan-out, at a publisher or in the SFU's forwarding)" % fmt(shared["pct_of_lost"], "%")
         else:
             passed = value >= limit
             message = "%s %s %s the minimum %s" % (

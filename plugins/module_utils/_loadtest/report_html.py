@@ -163,6 +163,10 @@ def operator_row(summary, name):
         rooms_text += " (%d generators)" % summary["generators_count"]
     sub = summary["subscribe_ms"]
     parts = ["loss %s" % ("n/a" if summary["loss_pct"] is None else "%.2f%%" % summary["loss_pct"])]
+    shared = summary.get("loss_shared") or {}
+    if shared.get("pct_of_lost"):
+        parts[0] += " (%.0f%% of it lost alike by every subscriber of the track: before the SFU's fan-out)" % (
+            shared["pct_of_lost"])
     if sub["count"]:
         parts.append("subscribe p50 %d ms, p90 %d ms, p99 %d ms" % (round(sub["p50"]), round(sub["p90"]), round(sub["p99"])))
         if summary["not_measured"].get("subscribe_ms"):
@@ -232,6 +236,12 @@ def _comparison_html(comparison):
     return body
 
 
+def _shared_text(shared):
+    if shared is None:
+        return "n/a (not given by every engine)"
+    return "%d (%s)" % (shared["packets"], fmt(shared["pct_of_lost"], "%"))
+
+
 def _summary_rows(summary):
     """The rows of the Summary table."""
     p, tracks = summary["participants"], summary["tracks"]
@@ -241,6 +251,7 @@ def _summary_rows(summary):
         ["tracks subscribed / expected", "%d / %d" % (tracks["subscribed"], tracks["expected_subscriptions"])],
         ["packets received / lost", "%d / %d" % (summary["packets_received"], summary["packets_lost"])],
         ["loss", fmt(summary["loss_pct"], "%")],
+        ["lost alike by every subscriber of a track (packets, % of lost)", _shared_text(summary.get("loss_shared"))],
         ["bytes received", summary["bytes_received"]],
         ["total received bitrate", fmt(summary["bitrate_kbps"]["total"], " kbps")],
         ["subscribe time p50 / p90 / p99 ms (n)", _dist_text(summary["subscribe_ms"])],

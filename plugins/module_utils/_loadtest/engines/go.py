@@ -133,7 +133,21 @@ def go_result(raw, plan_slice, host, start_at, timeline, errors=()):
         engine_process=dict(cpu_seconds=round(process.get("cpu_seconds", 0.0), 3),
                             max_rss_bytes=int(process.get("max_rss_bytes", 0))),
         track_subscribed_ms=[_ms(s["subscribed_at"], s["start"]) for s in subs if s.get("subscribed_at")],
+        loss_by_track=loss_by_track(subs),
     )
+
+
+def loss_by_track(subs):
+    """{track: {subscriptions, lost_min, lost}} over this host's subscriptions: lost_min is the loss every one of
+    them saw (the report's shared loss: before the SFU's copy to each subscriber)."""
+    tracks = {}
+    for s in subs:
+        t = tracks.setdefault(s["track"], dict(subscriptions=0, lost_min=None, lost=0))
+        lost = int(s.get("lost", 0))
+        t["subscriptions"] += 1
+        t["lost"] += lost
+        t["lost_min"] = lost if t["lost_min"] is None else min(t["lost_min"], lost)
+    return tracks
 
 
 class _Progress:
