@@ -132,8 +132,10 @@ def test_shared_loss_needs_every_generator_and_takes_the_least_loss_per_track():
     b = webrtc("gen2", SUB_B, 80000, 42, 0.0, [100.0, 115.0])
     # track T1: 3 subscriptions on gen1 lost 10, 12, 10 and 2 on gen2 lost 10, 11 -> 10 each alike;
     # track T2: lost 0 somewhere -> nothing alike
-    a["loss_by_track"] = {"T1": {"subscriptions": 3, "lost_min": 10, "lost": 32}, "T2": {"subscriptions": 3, "lost_min": 0, "lost": 38}}
-    b["loss_by_track"] = {"T1": {"subscriptions": 2, "lost_min": 10, "lost": 21}, "T2": {"subscriptions": 1, "lost_min": 21, "lost": 21}}
+    a["loss_by_track"] = {"T1": {"subscriptions": 3, "lost_min": 10, "lost": 32},
+                          "T2": {"subscriptions": 3, "lost_min": 0, "lost": 38}}
+    b["loss_by_track"] = {"T1": {"subscriptions": 2, "lost_min": 10, "lost": 21},
+                          "T2": {"subscriptions": 1, "lost_min": 21, "lost": 21}}
     s = merge([a, b])
     assert s["packets_lost"] == 112
     assert s["loss_shared"] == {"packets": 50, "pct_of_lost": 44.6, "tracks": 1}
