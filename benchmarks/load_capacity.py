@@ -245,20 +245,20 @@ def versions():
 
 # The machine's CPU from /proc/stat, measured the way load_test measures its host (one copy of the code).
 sys.path.insert(0, os.path.join(ROOT, "plugins", "module_utils", "_loadtest"))
-from metrics import busy_pct, host_cpu_times  # noqa: E402
+from metrics import busy_pct, cpu_jiffies, host_cpu_times  # noqa: E402
 
 
 def core_times(cpus, path="/proc/stat"):
-    """(busy, total) jiffies summed over the cores ``cpus`` (the same fields as host_cpu_times); None if unreadable."""
+    """(busy, total) jiffies summed over the cores ``cpus`` (metrics.cpu_jiffies of their lines); None if unreadable."""
     busy = total = 0
     try:
         with open(path) as f:
             for line in f:
                 name = line.split(" ", 1)[0]
                 if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
-                    fields = [int(x) for x in line.split()[1:9]]
-                    total += sum(fields)
-                    busy += sum(fields) - fields[3] - fields[4]
+                    jiffies = cpu_jiffies(line)
+                    if jiffies:
+                        busy, total = busy + jiffies[0], total + jiffies[1]
     except (OSError, ValueError):
         return None
     return (busy, total) if total else None
@@ -328,8 +328,8 @@ class NodeQuota:
 
     def enter(self, i):
         """A preexec_fn: the child joins node i's cgroup (everything it starts stays there)."""
-        path = os.path.join(self.dirs[i], "cgroup.procs")
-        return lambda: self._write(os.path.dirname(path), "cgroup.procs", str(os.getpid()))
+        d = self.dirs[i]
+        return lambda: self._write(d, "cgroup.procs", str(os.getpid()))
 
     def remove(self):
         """After the nodes stopped: remove the cgroups (a cgroup with a process left in it stays, said on stderr)."""
@@ -548,10 +548,10 @@ def judge(step, nodes=1, max_gen_core_busy=None):
         if busy is not None and busy > max_gen_core_busy:
             step["invalid"].append("invalid: generator saturated: the generators' cores were %.0f %% busy (above %g %%)"
                                    % (busy, max_gen_core_busy))
-        return
-    gen, sfu = generator_cores(step), sfu_cpu(step)[0]
-    if gen is not None and sfu is not None and gen > sfu:
-        step["invalid"].append("the generators took more CPU (%s cores) than the SFU (%s)" % (cores(gen), cores(sfu)))
+    else:
+        gen, sfu = generator_cores(step), sfu_cpu(step)[0]
+        if gen is not None and sfu is not None and gen > sfu:
+            step["invalid"].append("the generators took more CPU (%s cores) than the SFU (%s)" % (cores(gen), cores(sfu)))
     if nodes > 1 and step.get("room_nodes") and len(set(step["room_nodes"].values()) - {"?"}) < min(nodes, len(step["rooms"])):
         step["notes"].append("the rooms were not spread over the nodes: %s" % placement_text(step))
 

@@ -139,6 +139,16 @@ class Sampler:
         return self.samples
 
 
+def cpu_jiffies(line):
+    """(busy, total) jiffies of one ``cpu`` or ``cpuN`` line of /proc/stat (see host_cpu_times); None when it has
+    fewer than four fields. Raises ValueError on a field that is not a number."""
+    fields = [int(x) for x in line.split()[1:9]]
+    if len(fields) < 4:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
 def host_cpu_times(path="/proc/stat"):
     """(busy, total) jiffies of the whole machine (all cores) and its number of cores, from /proc/stat; None
     where it cannot be read.
@@ -150,14 +160,13 @@ def host_cpu_times(path="/proc/stat"):
     try:
         with open(path) as f:
             lines = f.read().splitlines()
-        fields = [int(x) for x in lines[0].split()[1:9]]
+        jiffies = cpu_jiffies(lines[0])
     except (OSError, ValueError, IndexError):
         return None
-    if len(fields) < 4:
+    if jiffies is None:
         return None
     cores = sum(1 for line in lines[1:] if line.startswith("cpu") and line[3:4].isdigit())
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return sum(fields) - idle, sum(fields), cores or None
+    return jiffies + (cores or None,)
 
 
 def busy_pct(before, after):
