@@ -14,12 +14,13 @@ if command -v systemctl >/dev/null && systemctl is-active -q redis-server 2>/dev
 fi
 
 stamp=".venv/.requirements.sha256"
-want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt constraints.txt | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: creating .venv"
   python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements.txt -r requirements-dev.txt
+  # constraints.txt: the versions make test passed with (docs/developing.md, "Dependencies").
+  .venv/bin/pip install -q --upgrade pip -c constraints.txt
+  .venv/bin/pip install -q -r requirements.txt -r requirements-dev.txt -c constraints.txt
   echo "$want" > "$stamp"
 fi
 
